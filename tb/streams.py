@@ -1,0 +1,202 @@
+"""Stream drivers, monitors and a scoreboard for Amaranth ``valid``/``ready`` streams.
+
+A stream named ``i`` of a quantrtl block appears in its Verilog as ``i__payload``,
+``i__valid`` and ``i__ready``.  Payloads are packed and unpacked with :class:`PayloadCodec`,
+which reads field offsets from the block's own Amaranth layout (one source of truth).
+
+Handshakes are sampled in the ``ReadOnly`` phase of each cycle, after all writes of the
+cycle have settled, so the testbench sees exactly the ``valid``/``ready`` pair that the
+next rising edge acts on, on any simulator.
+"""
+
+from __future__ import annotations
+
+import random
+
+import cocotb
+from cocotb.triggers import ReadOnly, RisingEdge
+
+from quantrtl.blocks import layout_fields
+from amaranth.lib import data
+
+__all__ = ["PayloadCodec", "StreamDriver", "StreamMonitor", "Scoreboard", "ProtocolError"]
+
+
+class ProtocolError(AssertionError):
+    """A stream broke the valid/ready rules (payload changed or valid dropped while stalled)."""
+
+
+class PayloadCodec:
+    """Packs named field values into a payload integer and back, from an Amaranth shape."""
+
+    def __init__(self, shape):
+        if isinstance(shape, data.Layout):
+            self.fields = layout_fields(shape)
+        else:
+            self.fields = layout_fields(shape, prefix="value")
+        self.width = max(f["offset"] + f["width"] for f in self.fields.values())
+
+    def pack(self, values: dict) -> int:
+        word = 0
+        for name, field in self.fields.items():
+            mask = (1 << field["width"]) - 1
+            word |= (int(values[name]) & mask) << field["offset"]
+        return word
+
+    def pack_columns(self, columns: dict) -> list[int]:
+        """Pack column arrays (``{"a[0]": array, ...}``, equal lengths) into payload words."""
+        names = list(self.fields)
+        missing = [n for n in names if n not in columns]
+        if missing:
+            raise KeyError(f"payload fields missing: {missing}")
+        cols = [[int(v) for v in columns[n]] for n in names]
+        specs = [(self.fields[n]["offset"], (1 << self.fields[n]["width"]) - 1) for n in names]
+        words = []
+        for row in zip(*cols):
+            word = 0
+            for value, (offset, mask) in zip(row, specs):
+                word |= (value & mask) << offset
+            words.append(word)
+        return words
+
+    def unpack(self, word: int) -> dict:
+        values = {}
+        for name, field in self.fields.items():
+            value = (word >> field["offset"]) & ((1 << field["width"]) - 1)
+            if field["signed"] and value >> (field["width"] - 1):
+                value -= 1 << field["width"]
+            values[name] = value
+        return values
+
+    def unpack_value(self, word: int) -> int:
+        """Unpack a payload that is a single (non-struct) value."""
+        return self.unpack(word)["value"]
+
+
+class StreamDriver:
+    """Drives payload words into a stream, with random idle cycles between beats.
+
+    ``valid_probability`` is the chance that a beat is offered in a cycle when one is
+    waiting; 1.0 offers a beat every cycle.  Once ``valid`` is raised the payload is held
+    until the beat is accepted (the stream rule).
+    """
+
+    def __init__(self, dut, name: str, clock, *, rng: random.Random | None = None,
+                 valid_probability: float = 1.0):
+        self.valid = getattr(dut, f"{name}__valid")
+        self.ready = getattr(dut, f"{name}__ready")
+        self.payload = getattr(dut, f"{name}__payload")
+        self.clock = clock
+        self.rng = rng or random.Random(0)
+        self.valid_probability = valid_probability
+        self.sent = 0
+        self.valid.value = 0
+
+    async def send(self, words) -> None:
+        """Send every word of ``words``; returns once the last one is accepted."""
+        for word in words:
+            while self.valid_probability < 1.0 and self.rng.random() >= self.valid_probability:
+                self.valid.value = 0
+                await RisingEdge(self.clock)
+            self.payload.value = word
+            self.valid.value = 1
+            while True:
+                await ReadOnly()
+                accepted = bool(self.ready.value)
+                await RisingEdge(self.clock)
+                if accepted:
+                    break
+            self.sent += 1
+        self.valid.value = 0
+
+
+class StreamMonitor:
+    """Accepts transfers from a stream with random backpressure and records their payloads.
+
+    ``ready_probability`` is the chance that ``ready`` is high in a cycle.  It also checks
+    the stream rules: while ``valid`` is high and ``ready`` low, neither ``valid`` nor the
+    payload may change.
+    """
+
+    def __init__(self, dut, name: str, clock, *, rng: random.Random | None = None,
+                 ready_probability: float = 1.0, decode=int):
+        self.valid = getattr(dut, f"{name}__valid")
+        self.ready = getattr(dut, f"{name}__ready")
+        self.payload = getattr(dut, f"{name}__payload")
+        self.clock = clock
+        self.rng = rng or random.Random(1)
+        self.ready_probability = ready_probability
+        self.decode = decode
+        self.received: list = []
+        self.cycles = 0
+        self.transfer_cycles: list[int] = []
+        self._task = None
+
+    def start(self):
+        self._task = cocotb.start_soon(self._run())
+        return self
+
+    def stop(self):
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        self.ready.value = 0
+
+    async def _run(self):
+        stalled_word = None
+        while True:
+            self.ready.value = int(self.ready_probability >= 1.0
+                                   or self.rng.random() < self.ready_probability)
+            await ReadOnly()
+            valid = bool(self.valid.value)
+            ready = bool(self.ready.value)
+            word = self.payload.value.to_unsigned() if valid else None
+            if stalled_word is not None:
+                if not valid:
+                    raise ProtocolError(f"valid dropped without a transfer at cycle {self.cycles}")
+                if word != stalled_word:
+                    raise ProtocolError(f"payload changed while stalled at cycle {self.cycles}")
+            if valid and ready:
+                self.received.append(self.decode(word))
+                self.transfer_cycles.append(self.cycles)
+                stalled_word = None
+            elif valid:
+                stalled_word = word
+            else:
+                stalled_word = None
+            await RisingEdge(self.clock)
+            self.cycles += 1
+
+    async def wait_for(self, count: int, *, timeout_cycles: int) -> None:
+        """Wait until ``count`` transfers have arrived; fail (never hang) after the timeout."""
+        waited = 0
+        while len(self.received) < count:
+            if waited >= timeout_cycles:
+                raise AssertionError(
+                    f"timeout: {len(self.received)} of {count} transfers after {waited} cycles")
+            await RisingEdge(self.clock)
+            waited += 1
+
+
+class Scoreboard:
+    """Compares received transfers with the golden model's, in order, after a run."""
+
+    def __init__(self, name: str, log):
+        self.name = name
+        self.log = log
+
+    def check(self, expected, received, *, context=None, limit: int = 10) -> None:
+        expected = [int(v) for v in expected]
+        received = [int(v) for v in received]
+        mismatches = [k for k, (e, r) in enumerate(zip(expected, received)) if e != r]
+        for k in mismatches[:limit]:
+            extra = f" inputs={context(k)}" if context else ""
+            self.log.error("%s[%d]: expected %d, got %d%s", self.name, k, expected[k],
+                           received[k], extra)
+        if len(received) != len(expected):
+            raise AssertionError(f"{self.name}: expected {len(expected)} transfers, "
+                                 f"received {len(received)}")
+        if mismatches:
+            raise AssertionError(f"{self.name}: {len(mismatches)} of {len(expected)} "
+                                 f"transfers differ from the golden model")
+        self.log.info("%s: %d transfers match the golden model", self.name, len(expected))
