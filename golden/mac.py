@@ -31,7 +31,7 @@ def dot_product(a, w, *, input_offset=0, bias=0, width: int = 8, acc_width: int 
                 lanes: int = 1, overflow: str = "wrap") -> np.ndarray:
     """``bias + sum((a + input_offset) * w, axis=-1)`` in an ``acc_width``-bit accumulator.
 
-    ``a`` and ``w`` are signed ``width``-bit integers of the same shape ``(..., K)`` with
+    ``a`` and ``w`` are signed ``width``-bit integers broadcasting to ``(..., K)``, with
     ``K`` a positive multiple of ``lanes``; ``input_offset`` is a signed ``width + 1``-bit
     integer (TFLite's ``-input_zero_point``); ``bias`` broadcasts against ``a.shape[:-1]``
     and is a signed ``acc_width``-bit integer.  Returns int64 of shape ``a.shape[:-1]``.
@@ -43,8 +43,11 @@ def dot_product(a, w, *, input_offset=0, bias=0, width: int = 8, acc_width: int 
     lo, hi = signed_range(width)
     a = check_array_range("a", a, lo, hi)
     w = check_array_range("w", w, lo, hi)
-    if a.shape != w.shape:
-        raise ValueError(f"a and w must have the same shape, got {a.shape} and {w.shape}")
+    try:
+        a, w = np.broadcast_arrays(a, w)
+    except ValueError:
+        raise ValueError(f"a and w must broadcast together, got {a.shape} and {w.shape}") \
+            from None
     if a.ndim == 0:
         raise ValueError("a and w need at least one axis (the dot-product axis)")
     length = a.shape[-1]

@@ -55,7 +55,11 @@ class Block:
         return {**self.defaults(), **params}
 
     def build(self, params: dict | None = None):
-        return self.component_class(**self.resolve(params))
+        component = self.component_class(**self.resolve(params))
+        # Components are also built just to read their layouts; don't warn that those
+        # were never elaborated.
+        component._MustUse__silence = True
+        return component
 
     def verilog(self, params: dict | None = None) -> str:
         params = self.resolve(params)

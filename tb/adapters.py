@@ -27,6 +27,15 @@ from .streams import PayloadCodec
 __all__ = ["ADAPTERS", "adapter_for"]
 
 
+def _check_fields(block, vectors, required, optional):
+    missing = [f for f in required if f not in vectors]
+    unknown = sorted(set(vectors) - set(required) - set(optional))
+    if missing or unknown:
+        problem = (f"missing field {missing[0]!r}" if missing else f"unknown field {unknown[0]!r}")
+        raise ValueError(f"{block} vectors: {problem}: fields are {list(required)} and "
+                         f"optionally {list(optional)}")
+
+
 def _scalar(vectors, name, default, lo, hi):
     if name not in vectors:
         return default
@@ -39,12 +48,15 @@ def _scalar(vectors, name, default, lo, hi):
 
 class MacAdapter:
     output = "acc"
+    required = ("a", "w")
+    optional = ("length", "bias", "input_offset")
 
     def __init__(self, component):
         self.c = component
         self.codec = PayloadCodec(component.input_layout)
 
     def _rows(self, vectors):
+        _check_fields("mac", vectors, self.required, self.optional)
         c = self.c
         lo, hi = signed_range(c.width)
         a = check_array_range("a", vectors["a"], lo, hi)
@@ -107,17 +119,20 @@ class MacAdapter:
         return out
 
     def count(self, vectors) -> int:
-        return int(np.asarray(vectors["a"]).shape[0])
+        return self._rows(vectors)[0].shape[0]
 
 
 class RequantAdapter:
     output = "y"
+    required = ("acc", "multiplier", "shift")
+    optional = ("zero_point", "qmin", "qmax")
 
     def __init__(self, component):
         self.c = component
         self.codec = PayloadCodec(component.input_layout)
 
     def _columns(self, vectors):
+        _check_fields("requant", vectors, self.required, self.optional)
         acc = check_integer_array("acc", vectors["acc"])
         if acc.ndim != 1:
             raise ValueError(f"acc must be one-dimensional [N], got shape {acc.shape}")
@@ -127,6 +142,7 @@ class RequantAdapter:
         return acc, multiplier, shift
 
     def config(self, vectors) -> dict:
+        _check_fields("requant", vectors, self.required, self.optional)
         lo, hi = signed_range(self.c.out_width)
         config = {"zero_point": _scalar(vectors, "zero_point", 0, lo, hi),
                   "qmin": _scalar(vectors, "qmin", lo, lo, hi),
@@ -146,7 +162,7 @@ class RequantAdapter:
         return requantize(acc, multiplier, shift, rounding=self.c.rounding, **self.config(vectors))
 
     def count(self, vectors) -> int:
-        return int(np.asarray(vectors["acc"]).shape[0])
+        return self._columns(vectors)[0].shape[0]
 
 
 ADAPTERS = {"mac": MacAdapter, "requant": RequantAdapter}

@@ -132,3 +132,36 @@ def simulate(block_name: str, params: dict | None, test_module: str, *,
         raise SimulationError(f"{failed} of {tests} cocotb tests failed on {sim} for "
                               f"{block.name} {params}; log above, results in {results}")
     return results
+
+
+def run_block(block_name: str, params: dict | None, vectors: dict, *, sim: str = "verilator",
+              seed: int | None = None, waves: bool = False, valid_probability: float = 1.0,
+              ready_probability: float = 1.0, build_root: Path | None = None):
+    """Run a vector set (see :mod:`tb.adapters`) through a block's RTL.
+
+    Returns ``(rtl_outputs, golden_outputs, cycles)``; the vectors are validated before any
+    simulator starts (``ValueError`` on bad input).
+    """
+    import tempfile
+
+    import numpy as np
+
+    from tb.adapters import adapter_for
+
+    block = get_block(block_name)
+    params = block.resolve(params)
+    adapter = adapter_for(block.name, block.build(params))
+    adapter.encode(vectors)  # validates
+    expected = adapter.golden(vectors)
+    with tempfile.TemporaryDirectory() as tmp:
+        source, raw = Path(tmp) / "vectors.npz", Path(tmp) / "rtl.npz"
+        np.savez(source, **vectors)
+        simulate(block.name, params, "tb.run_vectors", sim=sim, seed=seed, waves=waves,
+                 build_root=build_root, extra_env={
+                     "QUANTRTL_VECTORS": str(source),
+                     "QUANTRTL_OUTPUT": str(raw),
+                     "QUANTRTL_VALID_PROBABILITY": valid_probability,
+                     "QUANTRTL_READY_PROBABILITY": ready_probability,
+                 })
+        with np.load(raw) as npz:
+            return npz[adapter.output], expected, int(npz["cycles"])

@@ -1,0 +1,147 @@
+"""The ``quantrtl`` command line: emit RTL, run vectors through it, summarise a build."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .blocks import BLOCKS, get_block
+
+__all__ = ["main"]
+
+
+def _blocks_help() -> str:
+    lines = ["blocks and their parameters (--name value):"]
+    for block in BLOCKS.values():
+        lines.append(f"  {block.name}: {block.summary}")
+        for p in block.params:
+            lines.append(f"      --{p.name.replace('_', '-'):<12} {p.allowed:<20} "
+                         f"default {json.dumps(p.default)}: {p.doc}")
+    return "\n".join(lines)
+
+
+def _parse_block_params(block, tokens: list[str]) -> dict:
+    """``["--lanes", "4", "--overflow=saturate"]`` -> ``{"lanes": 4, "overflow": "saturate"}``."""
+    spec = {p.name: p for p in block.params}
+    params, k = {}, 0
+    while k < len(tokens):
+        token = tokens[k]
+        if not token.startswith("--"):
+            raise ValueError(f"unexpected argument {token!r}: parameters are --name value")
+        name, eq, value = token[2:].partition("=")
+        name = name.replace("-", "_")
+        if name not in spec:
+            raise ValueError(f"block {block.name!r} has no parameter {name!r}: allowed "
+                             f"{{{', '.join(spec)}}}")
+        if not eq:
+            k += 1
+            if k >= len(tokens):
+                raise ValueError(f"--{name} needs a value: allowed {spec[name].allowed}")
+            value = tokens[k]
+        params[name] = spec[name].check(spec[name].parse(value))
+        k += 1
+    return params
+
+
+def cmd_verilog(args, extra) -> int:
+    out = Path(args.output)
+    if args.block == "all":
+        if extra:
+            raise ValueError("parameters need a single block, not 'all'")
+        names = list(BLOCKS)
+        params = {}
+    else:
+        names = [args.block]
+        params = _parse_block_params(get_block(args.block), extra)
+    for name in names:
+        block = get_block(name)
+        block.build(params)  # validates before anything is written
+        path = block.emit(out, params)
+        print(f"{path}  ({block.name} {json.dumps(block.resolve(params), sort_keys=True)})")
+    return 0
+
+
+def cmd_run(args, extra) -> int:
+    import numpy as np
+
+    from tb.adapters import adapter_for
+    from tb.runner import run_block
+
+    block = get_block(args.block)
+    params = block.resolve(_parse_block_params(block, extra))
+    with np.load(args.vectors) as npz:
+        vectors = {name: npz[name] for name in npz.files}
+    rtl, expected, cycles = run_block(
+        block.name, params, vectors, sim=args.sim, seed=args.seed, waves=args.waves,
+        valid_probability=args.valid_probability, ready_probability=args.ready_probability)
+    output = adapter_for(block.name, block.build(params)).output
+    match = rtl == expected
+    np.savez(args.output, **{output: rtl, f"golden_{output}": expected, "match": match,
+                             "cycles": np.int64(cycles)})
+    bad = int(np.sum(~match))
+    print(f"{block.name} on {args.sim}: {len(rtl)} outputs in {cycles} cycles, "
+          f"{len(rtl) - bad} match the golden model, {bad} differ -> {args.output}")
+    return 0 if bad == 0 else 1
+
+
+def cmd_summary(args, extra) -> int:
+    from .summary import summarise
+    print(summarise(Path(args.rtl), Path(args.sim_dir)))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="quantrtl", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="RTL generator and verification framework for quantized NN arithmetic.",
+        epilog=_blocks_help())
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("verilog", help="emit the Verilog of a block (or of all blocks)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog=_blocks_help(),
+                       usage="quantrtl verilog {all," + ",".join(BLOCKS) + "} "
+                             "[--param value ...] [-o DIR]")
+    p.add_argument("block", choices=["all", *BLOCKS])
+    p.add_argument("-o", "--output", default="build/rtl", help="output directory")
+    p.set_defaults(func=cmd_verilog)
+
+    p = sub.add_parser("run", help="run an npz of input vectors through a block's RTL",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog=_blocks_help() + "\n\nvector files: see README, 'quantrtl run'",
+                       usage="quantrtl run BLOCK vectors.npz -o out.npz [--param value ...]")
+    p.add_argument("block", choices=list(BLOCKS))
+    p.add_argument("vectors", help="input npz (field names in the README)")
+    p.add_argument("-o", "--output", required=True, help="output npz")
+    p.add_argument("--sim", default="verilator", choices=["verilator", "icarus"])
+    p.add_argument("--waves", action="store_true", help="record a waveform in the build dir")
+    p.add_argument("--seed", type=int, default=None, help="seed of the random stalls")
+    p.add_argument("--valid-probability", type=float, default=1.0,
+                   help="chance per cycle that an input beat is offered (input gaps)")
+    p.add_argument("--ready-probability", type=float, default=1.0,
+                   help="chance per cycle that the output is ready (backpressure)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("summary", help="summarise emitted RTL and simulation results")
+    p.add_argument("--rtl", default="build/rtl")
+    p.add_argument("--sim-dir", default="build/sim")
+    p.set_defaults(func=cmd_summary)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command not in ("verilog", "run"):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        return args.func(args, extra)
+    except ValueError as exc:
+        print(f"quantrtl: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""The summary printed at the end of ``make all``: emitted RTL and simulation results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from xml.etree import ElementTree
+
+
+def _results(sim_dir: Path):
+    rows = []
+    for xml in sorted(sim_dir.glob("*/*/results-*.xml")):
+        sim, build = xml.parent.parent.name, xml.parent.name
+        block = build.rsplit("-", 1)[0]
+        root = ElementTree.parse(xml).getroot()
+        tests = failed = 0
+        for suite in root.iter("testsuite"):
+            tests += int(suite.get("tests", 0))
+            failed += int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+        rows.append((sim, block, xml.stem.removeprefix("results-"), tests, failed,
+                     build.rsplit("-", 1)[-1]))
+    return rows
+
+
+def summarise(rtl_dir: Path, sim_dir: Path) -> str:
+    out = ["", "== quantrtl summary ==", "", f"RTL in {rtl_dir}/:"]
+    out.append(f"  {'block':<10} {'file':<24} {'lines':>6} {'latency':>8}  parameters")
+    for meta in sorted(rtl_dir.glob("quantrtl_*.json")):
+        info = json.loads(meta.read_text())
+        v = meta.with_suffix(".v")
+        lines = len(v.read_text().splitlines()) if v.exists() else 0
+        out.append(f"  {info['block']:<10} {v.name:<24} {lines:>6} {str(info['latency']):>8}  "
+                   f"{json.dumps(info['params'], sort_keys=True)}")
+    rows = _results(sim_dir)
+    out += ["", f"cocotb results in {sim_dir}/ (latest run of each build):"]
+    if not rows:
+        out.append("  none yet: run 'make sim'")
+    else:
+        out.append(f"  {'simulator':<10} {'block':<10} {'testbench':<14} {'tests':>6} "
+                   f"{'failed':>7}  build")
+        for sim, block, tb, tests, failed, key in rows:
+            out.append(f"  {sim:<10} {block:<10} {tb:<14} {tests:>6} {failed:>7}  {key}")
+        total = sum(r[3] for r in rows)
+        bad = sum(r[4] for r in rows)
+        out.append(f"  total: {total} cocotb tests, {bad} failed")
+    return "\n".join(out)
