@@ -47,6 +47,7 @@ class DotProductUnit(wiring.Component):
 
     def __init__(self, *, lanes=1, width=8, acc_width=32, offset=True, bias=True,
                  overflow="wrap"):
+        self._MustUse__silence = True  # an instance that fails validation is not 'unused'
         spec = {p.name: p for p in self.PARAMS}
         self.lanes = spec["lanes"].check(lanes)
         self.width = spec["width"].check(width)
@@ -71,6 +72,7 @@ class DotProductUnit(wiring.Component):
         }
         if self.offset:
             members["input_offset"] = In(signed(self.width + 1))
+        self._MustUse__silence = False
         super().__init__(members)
 
     def elaborate(self, platform):

@@ -45,6 +45,7 @@ class Requantizer(wiring.Component):
     )
 
     def __init__(self, *, rounding="single", latency=2, out_width=8):
+        self._MustUse__silence = True  # an instance that fails validation is not 'unused'
         spec = {p.name: p for p in self.PARAMS}
         self.rounding = RoundingMode(spec["rounding"].check(str(rounding)))
         self.latency = spec["latency"].check(latency)
@@ -55,6 +56,7 @@ class Requantizer(wiring.Component):
             "shift": signed(6),
         })
         self.output_shape = signed(self.out_width)
+        self._MustUse__silence = False
         super().__init__({
             "i": In(stream.Signature(self.input_layout)),
             "o": Out(stream.Signature(self.output_shape)),

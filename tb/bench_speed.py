@@ -74,14 +74,15 @@ async def vectors_per_second(dut):
     start_time = time.perf_counter()
     received, monitor = await run_vectors(env, vectors)
     seconds = time.perf_counter() - start_time
+    if env.block.name == "mac":
+        beats = int(vectors["a"].size) // env.component.lanes
+    else:
+        beats = len(vectors["acc"])
     figure = {
         "block": env.block.name,
         "params": env.params,
         "outputs": len(received),
-        "beats": monitor.cycles and len(env.block.name == "mac" and vectors["a"].ravel()
-                                        or vectors["acc"]) // (env.component.lanes
-                                                               if env.block.name == "mac"
-                                                               else 1),
+        "beats": beats,
         "dot_length": length if env.block.name == "mac" else None,
         "seconds": seconds,
         "cycles": monitor.cycles,
