@@ -1,0 +1,56 @@
+# quantrtl: emit RTL, verify it against the golden model, benchmark it.
+#   make all     emit every block's RTL, run the testbenches, print a summary
+#   make test    the whole test suite, on Verilator and Icarus
+# Both bootstrap a .venv (and Icarus via apt where possible) on first use.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.quantrtl-installed
+SIM    ?= verilator
+WAVES  ?= 0
+PYTEST_ARGS ?=
+
+export WAVES
+
+.PHONY: all venv icarus verilog sim test bench summary clean distclean help
+
+all: verilog sim summary
+
+help:
+	@sed -n '1,4p' Makefile | sed 's/^# \{0,1\}//'
+	@echo "  make verilog   RTL of every block (default parameters) into build/rtl/"
+	@echo "  make sim       cocotb testbenches on SIM=verilator|icarus (WAVES=1 for waveforms)"
+	@echo "  make bench     throughput, latency and golden-model speed figures into build/bench/"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+venv: $(STAMP)
+
+icarus:
+	@bash tools/ensure-iverilog.sh
+
+verilog: $(STAMP)
+	$(PY) -m quantrtl verilog all -o build/rtl
+
+sim: $(STAMP) $(if $(filter icarus,$(SIM)),icarus)
+	QUANTRTL_SIMS=$(SIM) $(PY) -m pytest -m sim tests $(PYTEST_ARGS)
+
+summary: $(STAMP)
+	@$(PY) -m quantrtl summary
+
+test: $(STAMP) icarus
+	QUANTRTL_SIMS=verilator,icarus $(PY) -m pytest tests $(PYTEST_ARGS)
+
+bench: $(STAMP) icarus
+	$(PY) -m quantrtl.bench -o build/bench
+
+clean:
+	rm -rf build sim_build .pytest_cache
+
+distclean: clean
+	rm -rf $(VENV) *.egg-info

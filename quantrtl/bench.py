@@ -1,0 +1,531 @@
+"""``make bench``: measured figures of quantrtl's testbenches, RTL timing and golden model.
+
+Run as ``python -m quantrtl.bench [--quick] [-o build/bench] [--sims verilator icarus]``.
+It reports figures; it never asserts wall-clock limits.  It does fail (exit status 1) if any
+simulated output differs from the golden model, or if the vectorised and the plain-Python
+golden models disagree.  Three parts:
+
+1. **Checked vectors per second through cocotb**, per available simulator, for ``mac`` (dot
+   products of 16 pairs: dot products/s and MACs/s) and ``requant`` (single accumulators),
+   both with default parameters: the wall time, measured inside the simulation, of one
+   :func:`tb.harness.run_vectors` call that compares every output with the golden model
+   (``tb/bench_speed.py``).  Building the RTL and starting the simulator are excluded.
+2. **The requantizer's latency and throughput at every shift** from -31 to 30, for each
+   ``latency`` parameter 1 to 3 and each rounding mode, with an input beat offered every
+   cycle and the output always ready (``tb/bench_throughput.py``).
+3. **Golden-model speed**: the vectorised :func:`golden.requant.requantize` against the
+   plain-Python loop :func:`golden.scalar.requantize_loop` on the same data, both rounding
+   modes, elements per second and speed-up; the two results must be identical.
+
+Figures go to ``<output>/bench.json`` and ``<output>/bench.csv``; each simulation's log to
+``<output>/logs/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+
+__all__ = ["main", "run_bench"]
+
+DOT_LENGTH = 16
+ROUNDINGS = ("single", "double")
+LATENCIES = (1, 2, 3)
+
+# name: (full run, --quick)
+SIZES = {
+    "mac_dot_products": (4000, 200),          # x DOT_LENGTH beats each
+    "requant_values": (50000, 2000),
+    "beats_per_shift": (64, 16),
+    "golden_vector_elements": (1_000_000, 100_000),
+    "golden_vector_repeats": (5, 3),
+    "golden_loop_elements": (20_000, 2_000),
+    "golden_loop_repeats": (3, 2),
+}
+
+
+def _progress(message: str) -> None:
+    print(f"[bench] {message}", flush=True)
+
+
+@contextlib.contextmanager
+def _output_to(log_path: Path | None):
+    """Send this process's and its children's stdout/stderr (file descriptors 1 and 2) to
+    ``log_path``, so the simulators' chatter lands in a log; ``None`` leaves them alone."""
+    if log_path is None:
+        yield
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    try:
+        with open(log_path, "w") as log:
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
+            try:
+                yield
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+    finally:
+        os.close(saved[0])
+        os.close(saved[1])
+
+
+class BenchFailure(RuntimeError):
+    """A simulation failed (a mismatch with the golden model, a crash) or the golden models
+    disagree."""
+
+
+class _Sims:
+    """Runs cocotb bench modules through :func:`tb.runner.simulate`, logs kept per run."""
+
+    def __init__(self, out_dir: Path, *, seed: int, build_root: Path | None, verbose: bool):
+        self.raw_dir = out_dir / "raw"
+        self.log_dir = out_dir / "logs"
+        self.raw_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.seed = seed
+        self.build_root = build_root
+        self.verbose = verbose
+
+    def run(self, sim: str, block: str, params: dict, module: str, name: str,
+            env: dict) -> dict:
+        from tb.runner import SimulationError, simulate
+
+        figure_path = self.raw_dir / f"{name}.json"
+        log_path = self.log_dir / f"{name}.log"
+        figure_path.unlink(missing_ok=True)
+        started = time.perf_counter()
+        try:
+            with _output_to(None if self.verbose else log_path):
+                simulate(block, params, module, sim=sim, seed=self.seed,
+                         build_root=self.build_root,
+                         extra_env={"QUANTRTL_BENCH_OUT": str(figure_path), **env})
+        except SimulationError as exc:
+            if not self.verbose:
+                tail = log_path.read_text(errors="replace").splitlines()[-40:]
+                print("\n".join(tail), file=sys.stderr)
+            raise BenchFailure(f"{name}: {exc}\n  full log: {log_path}") from None
+        if not figure_path.exists():
+            raise BenchFailure(f"{name}: the simulation wrote no figures to {figure_path}; "
+                               f"log: {log_path}")
+        figure = json.loads(figure_path.read_text())
+        figure["wall_seconds_with_build"] = time.perf_counter() - started
+        figure["log"] = str(log_path)
+        return figure
+
+
+def _params_text(params: dict) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(params.items()))
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. checked vectors per second
+
+
+def bench_vectors_per_second(sims: _Sims, sim: str, sizes: dict) -> list[dict]:
+    from quantrtl.blocks import get_block
+
+    results = []
+    for block, count, what in (("mac", sizes["mac_dot_products"],
+                                f"dot products of {DOT_LENGTH}"),
+                               ("requant", sizes["requant_values"], "requantized values")):
+        params = get_block(block).defaults()
+        _progress(f"{sim} {block}: build, then {count} random {what} through run_vectors ...")
+        fig = sims.run(sim, block, params, "tb.bench_speed", f"speed-{sim}-{block}",
+                       {"QUANTRTL_BENCH_COUNT": count,
+                        "QUANTRTL_BENCH_DOT_LENGTH": DOT_LENGTH})
+        if fig["outputs"] != count:
+            raise BenchFailure(f"{sim} {block}: {fig['outputs']} outputs checked, "
+                               f"{count} expected")
+        seconds = fig["seconds"]
+        entry = {
+            "simulator": sim, "block": block, "params": fig["params"],
+            "outputs_checked": fig["outputs"], "beats": fig["beats"],
+            "clock_cycles": fig["cycles"], "seconds": seconds,
+            "vectors_per_second": fig["outputs"] / seconds,
+            "beats_per_second": fig["beats"] / seconds,
+            "cycles_per_second": fig["cycles"] / seconds,
+            "seed": fig["seed"], "log": fig["log"],
+        }
+        if block == "mac":
+            entry["dot_length"] = fig["dot_length"]
+            entry["dot_products_per_second"] = entry["vectors_per_second"]
+            entry["macs_per_second"] = fig["outputs"] * fig["dot_length"] / seconds
+            shown = (f"{entry['dot_products_per_second']:,.0f} dot products/s = "
+                     f"{entry['macs_per_second']:,.0f} MACs/s")
+        else:
+            shown = f"{entry['vectors_per_second']:,.0f} values/s"
+        _progress(f"{sim} {block}: {fig['outputs']} outputs checked in {seconds:.3f} s: "
+                  f"{shown} ({fig['wall_seconds_with_build']:.1f} s with build)")
+        results.append(entry)
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. requantizer latency and throughput at every shift
+
+
+def bench_shift_sweep(sims: _Sims, sim: str, roundings, beats_per_shift: int) -> list[dict]:
+    results = []
+    for rounding in roundings:
+        for latency in LATENCIES:
+            params = {"rounding": rounding, "latency": latency}
+            _progress(f"{sim} requant {_params_text(params)}: {beats_per_shift} beats at "
+                      f"each shift -31..30 ...")
+            fig = sims.run(sim, "requant", params, "tb.bench_throughput",
+                           f"shifts-{sim}-{rounding}-latency{latency}",
+                           {"QUANTRTL_BENCH_BEATS_PER_SHIFT": beats_per_shift})
+            shifts = fig["shifts"]
+            lat = [s["latency_min"] for s in shifts] + [s["latency_max"] for s in shifts]
+            thr = [s["throughput"] for s in shifts]
+            entry = {
+                "simulator": sim, "block": "requant", "params": fig["params"],
+                "latency_param": fig["latency_param"],
+                "beats_per_shift": fig["beats_per_shift"],
+                "results_checked": fig["results"],
+                "shift_count": len(shifts),
+                "latency_min": min(lat), "latency_max": max(lat),
+                "throughput_min": min(thr), "throughput_max": max(thr),
+                "overall_throughput": fig["overall_throughput"],
+                "latency_equals_param_at_every_shift":
+                    min(lat) == max(lat) == fig["latency_param"],
+                "one_per_clock_at_every_shift": all(t == 1.0 for t in thr),
+                "shifts": shifts, "seed": fig["seed"], "log": fig["log"],
+            }
+            _progress(f"{sim} requant {_params_text(params)}: latency "
+                      f"{entry['latency_min']}..{entry['latency_max']} cycles, "
+                      f"{entry['throughput_min']:.3f}..{entry['throughput_max']:.3f} "
+                      f"results/clock over {len(shifts)} shifts "
+                      f"({fig['wall_seconds_with_build']:.1f} s with build)")
+            results.append(entry)
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. golden model speed
+
+
+def golden_data(n: int, seed: int):
+    """Random int32 accumulators of every magnitude, per-element multipliers and shifts over
+    the whole contract; scalars zero point and int8 clamp."""
+    from golden.requant import MULTIPLIER_MAX, MULTIPLIER_MIN, SHIFT_MAX, SHIFT_MIN
+
+    rng = np.random.default_rng(seed)
+    acc = rng.integers(-(1 << 31), (1 << 31) - 1, size=n, endpoint=True) >> rng.integers(
+        0, 32, size=n)
+    multiplier = rng.integers(MULTIPLIER_MIN, MULTIPLIER_MAX, size=n, endpoint=True)
+    multiplier[rng.random(n) < 0.01] = 0
+    shift = rng.integers(SHIFT_MIN, SHIFT_MAX, size=n, endpoint=True)
+    return acc, multiplier, shift, {"zero_point": -3, "qmin": -128, "qmax": 127}
+
+
+def _best_time(fn, repeats: int):
+    best, result = float("inf"), None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def bench_golden(sizes: dict, seed: int) -> list[dict]:
+    from golden.requant import requantize
+    from golden.scalar import requantize_loop
+
+    n_vec, n_loop = sizes["golden_vector_elements"], sizes["golden_loop_elements"]
+    acc, multiplier, shift, scalars = golden_data(max(n_vec, n_loop), seed)
+    # The loop gets Python ints (converted outside the timing): its best case.
+    loop_args = (acc[:n_loop].tolist(), multiplier[:n_loop].tolist(), shift[:n_loop].tolist())
+    results = []
+    for rounding in ROUNDINGS:
+        _progress(f"golden requantize, rounding={rounding}: NumPy on {n_vec:,} elements "
+                  f"(best of {sizes['golden_vector_repeats']}), plain-Python loop on "
+                  f"{n_loop:,} (best of {sizes['golden_loop_repeats']}) ...")
+        t_vec, y_vec = _best_time(
+            lambda: requantize(acc[:n_vec], multiplier[:n_vec], shift[:n_vec],
+                               rounding=rounding, **scalars), sizes["golden_vector_repeats"])
+        t_loop, y_loop = _best_time(
+            lambda: requantize_loop(*loop_args, scalars["zero_point"], scalars["qmin"],
+                                    scalars["qmax"], rounding), sizes["golden_loop_repeats"])
+        # Correctness, not timing: both models on the same data must agree exactly.
+        y_same = requantize(acc[:n_loop], multiplier[:n_loop], shift[:n_loop],
+                            rounding=rounding, **scalars)
+        differ = np.flatnonzero(np.asarray(y_loop, dtype=np.int64) != y_same)
+        if len(y_loop) != n_loop or differ.size:
+            k = int(differ[0]) if differ.size else -1
+            raise BenchFailure(
+                f"golden models disagree (rounding={rounding}): {differ.size} of {n_loop} "
+                f"elements differ; first at {k}: acc={acc[k]} multiplier={multiplier[k]} "
+                f"shift={shift[k]}: requantize {y_same[k]}, requantize_loop {y_loop[k]}")
+        if n_vec >= n_loop and not np.array_equal(y_vec[:n_loop], y_same):
+            raise BenchFailure(f"requantize is not deterministic (rounding={rounding})")
+        entry = {
+            "rounding": rounding,
+            "vectorised": {"function": "golden.requant.requantize", "elements": n_vec,
+                           "repeats": sizes["golden_vector_repeats"], "best_seconds": t_vec,
+                           "elements_per_second": n_vec / t_vec},
+            "loop": {"function": "golden.scalar.requantize_loop", "elements": n_loop,
+                     "repeats": sizes["golden_loop_repeats"], "best_seconds": t_loop,
+                     "elements_per_second": n_loop / t_loop},
+            "compared_elements": n_loop,
+            "identical": True,
+        }
+        entry["speedup"] = (entry["vectorised"]["elements_per_second"]
+                            / entry["loop"]["elements_per_second"])
+        _progress(f"golden rounding={rounding}: NumPy "
+                  f"{entry['vectorised']['elements_per_second']:,.0f} elements/s, loop "
+                  f"{entry['loop']['elements_per_second']:,.0f} elements/s: "
+                  f"{entry['speedup']:.1f}x; identical on {n_loop:,} elements")
+        results.append(entry)
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+# report
+
+
+def _table(headers, rows, right=()) -> list[str]:
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
+
+    def line(cells):
+        return "  " + "  ".join(
+            (str(c).rjust(w) if k in right else str(c).ljust(w))
+            for k, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    return [line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows]
+
+
+def format_summary(report: dict, per_shift: bool = False) -> str:
+    out = [f"quantrtl {report['quantrtl']} bench{' (--quick)' if report['quick'] else ''}: "
+           f"seed {report['seed']}, {report['host']['cpus']} CPUs, "
+           f"{report['elapsed_seconds']:.0f} s"]
+    for skip in report["skipped"]:
+        out.append(f"  skipped {skip['simulator']}: {skip['reason']}")
+
+    speed = report["vectors_per_second"]
+    out += ["", "1. Checked vectors per second through cocotb (every output compared with the "
+            "golden model;", "   input every cycle, output always ready; build and start-up "
+            "excluded)"]
+    if speed:
+        rows = []
+        for e in speed:
+            unit = (f"dot product (K={e['dot_length']})" if e["block"] == "mac"
+                    else "requantized value")
+            macs = f"{e['macs_per_second']:,.0f}" if "macs_per_second" in e else "-"
+            rows.append([e["simulator"], e["block"], unit, f"{e['outputs_checked']:,}",
+                         f"{e['seconds']:.3f}", f"{e['vectors_per_second']:,.0f}", macs,
+                         f"{e['cycles_per_second']:,.0f}"])
+        out += _table(["simulator", "block", "output", "checked", "seconds", "outputs/s",
+                       "MACs/s", "clocks/s"], rows, right={3, 4, 5, 6, 7})
+    else:
+        out.append("  (no simulator available)")
+
+    sweep = report["requant_shift_sweep"]
+    beats = sweep[0]["beats_per_shift"] if sweep else 0
+    out += ["", f"2. Requantizer latency and throughput at every shift -31..30 ({beats} beats "
+            "per shift,", "   an input beat offered every cycle, output always ready)"]
+    if sweep:
+        rows = []
+        for e in sweep:
+            rows.append([e["simulator"], e["params"]["rounding"], e["latency_param"],
+                         e["shift_count"],
+                         f"{e['latency_min']}..{e['latency_max']}",
+                         f"{e['throughput_min']:.3f}..{e['throughput_max']:.3f}",
+                         "yes" if e["latency_equals_param_at_every_shift"] else "NO",
+                         "yes" if e["one_per_clock_at_every_shift"] else "NO"])
+        out += _table(["simulator", "rounding", "latency param", "shifts", "latency (clk)",
+                       "results/clock", "latency = param", "1.0/clock at all"], rows,
+                      right={2, 3})
+        if per_shift:
+            out += ["", "   per shift: latency (cycles) / results per clock"]
+            labels = [f"{e['simulator'][:4]} {e['params']['rounding'][:3]} L{e['latency_param']}"
+                      for e in sweep]
+            rows = []
+            for k, s in enumerate(sweep[0]["shifts"]):
+                rows.append([s["shift"]] + [
+                    f"{e['shifts'][k]['latency_min']}"
+                    + ("" if e["shifts"][k]["latency_min"] == e["shifts"][k]["latency_max"]
+                       else f"..{e['shifts'][k]['latency_max']}")
+                    + f" / {e['shifts'][k]['throughput']:.3f}" for e in sweep])
+            out += _table(["shift"] + labels, rows, right=set(range(len(labels) + 1)))
+    else:
+        out.append("  (no simulator available)")
+
+    out += ["", "3. Golden requantize: vectorised NumPy vs plain-Python loop "
+            "(same data, identical results)"]
+    rows = []
+    for e in report["golden_speed"]:
+        v, lp = e["vectorised"], e["loop"]
+        rows.append([e["rounding"], f"{v['elements']:,}", f"{v['elements_per_second']:,.0f}",
+                     f"{lp['elements']:,}", f"{lp['elements_per_second']:,.0f}",
+                     f"{e['speedup']:.1f}x", "yes" if e["identical"] else "NO"])
+    out += _table(["rounding", "NumPy elements", "NumPy elements/s", "loop elements",
+                   "loop elements/s", "speed-up", "identical"], rows, right={1, 2, 3, 4, 5})
+    out += ["", f"figures: {report['files']['json']}, {report['files']['csv']}"]
+    return "\n".join(out)
+
+
+def csv_rows(report: dict) -> list[list]:
+    """Tidy rows: section, simulator, block, params, shift, metric, value, unit."""
+    rows = []
+    for e in report["vectors_per_second"]:
+        base = ["vectors_per_second", e["simulator"], e["block"], _params_text(e["params"]), ""]
+        rows.append(base + ["outputs_checked", e["outputs_checked"], "outputs"])
+        rows.append(base + ["seconds", e["seconds"], "s"])
+        rows.append(base + ["vectors_per_second", e["vectors_per_second"], "outputs/s"])
+        rows.append(base + ["cycles_per_second", e["cycles_per_second"], "clocks/s"])
+        if "macs_per_second" in e:
+            rows.append(base + ["dot_products_per_second", e["dot_products_per_second"],
+                                f"dot products of {e['dot_length']}/s"])
+            rows.append(base + ["macs_per_second", e["macs_per_second"], "MACs/s"])
+    for e in report["requant_shift_sweep"]:
+        params = _params_text(e["params"])
+        for s in e["shifts"]:
+            base = ["requant_shift_sweep", e["simulator"], "requant", params, s["shift"]]
+            rows.append(base + ["latency_min", s["latency_min"], "cycles"])
+            rows.append(base + ["latency_max", s["latency_max"], "cycles"])
+            rows.append(base + ["throughput", s["throughput"], "results/clock"])
+    for e in report["golden_speed"]:
+        base = ["golden_speed", "", "requant", f"rounding={e['rounding']}", ""]
+        rows.append(base + ["numpy_elements_per_second",
+                            e["vectorised"]["elements_per_second"], "elements/s"])
+        rows.append(base + ["loop_elements_per_second", e["loop"]["elements_per_second"],
+                            "elements/s"])
+        rows.append(base + ["speedup", e["speedup"], "x"])
+    return rows
+
+
+def _tool_versions() -> dict:
+    from importlib import metadata
+
+    versions = {"python": platform.python_version(), "numpy": np.__version__}
+    for package in ("cocotb", "amaranth", "verilator"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    try:
+        text = subprocess.run(["iverilog", "-V"], capture_output=True, text=True,
+                              timeout=10).stdout
+        versions["iverilog"] = text.splitlines()[0] if text else None
+    except (OSError, subprocess.SubprocessError):
+        versions["iverilog"] = None
+    return versions
+
+
+def run_bench(out_dir: Path, *, quick: bool = False, simulators=("verilator", "icarus"),
+              roundings=None, seed: int = 1, build_root: Path | None = None,
+              verbose: bool = False) -> dict:
+    """Run all three parts, write ``bench.json`` and ``bench.csv``; returns the report."""
+    from tb.runner import simulator_status
+
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sizes = {name: full_quick[1 if quick else 0] for name, full_quick in SIZES.items()}
+    if roundings is None:
+        roundings = ("single",) if quick else ROUNDINGS
+    sims = _Sims(out_dir, seed=seed, build_root=build_root, verbose=verbose)
+
+    report = {
+        "quantrtl": __version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "quick": quick, "seed": seed, "sizes": sizes, "roundings_swept": list(roundings),
+        "host": {"platform": platform.platform(), "cpus": os.cpu_count()},
+        "tools": _tool_versions(),
+        "simulators": {}, "skipped": [],
+        "vectors_per_second": [], "requant_shift_sweep": [], "golden_speed": [],
+    }
+    available = []
+    for sim in simulators:
+        ok, reason = simulator_status(sim)
+        report["simulators"][sim] = {"available": ok, "reason": reason}
+        if ok:
+            available.append(sim)
+        else:
+            report["skipped"].append({"simulator": sim, "reason": reason})
+            _progress(f"skipping {sim}: {reason}")
+    _progress(f"simulators: {', '.join(available) or 'none'}; output {out_dir}"
+              f"{' (--quick)' if quick else ''}")
+
+    for sim in available:
+        report["vectors_per_second"] += bench_vectors_per_second(sims, sim, sizes)
+    for sim in available:
+        report["requant_shift_sweep"] += bench_shift_sweep(sims, sim, roundings,
+                                                           sizes["beats_per_shift"])
+    report["golden_speed"] = bench_golden(sizes, seed)
+
+    report["elapsed_seconds"] = time.perf_counter() - started
+    json_path, csv_path = out_dir / "bench.json", out_dir / "bench.csv"
+    report["files"] = {"json": str(json_path), "csv": str(csv_path)}
+    json_path.write_text(json.dumps(report, indent=2) + "\n")
+    with open(csv_path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["section", "simulator", "block", "params", "shift", "metric",
+                         "value", "unit"])
+        writer.writerows(csv_rows(report))
+    return report
+
+
+def main(argv=None) -> int:
+    from tb.runner import SIMULATORS
+
+    parser = argparse.ArgumentParser(
+        prog="python -m quantrtl.bench",
+        description="Measure quantrtl's figures: checked vectors/s through cocotb per "
+                    "simulator and block, the requantizer's latency and throughput at every "
+                    "shift, and the golden model's vectorised vs plain-Python speed.  "
+                    "Reports figures; fails only on a mismatch with the golden model.")
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer vectors (a smoke run) and, unless --roundings is given, "
+                             "only the default rounding in the shift sweep")
+    parser.add_argument("-o", "--output", default="build/bench",
+                        help="directory for bench.json, bench.csv, logs/ (default %(default)s)")
+    parser.add_argument("--sims", nargs="+", choices=SIMULATORS, default=list(SIMULATORS),
+                        metavar="SIM", help="simulators to use, of {%(choices)s} "
+                        "(default: all; an unavailable one is skipped with its reason)")
+    parser.add_argument("--roundings", nargs="+", choices=ROUNDINGS, default=None,
+                        metavar="MODE", help="rounding modes of the shift sweep, of "
+                        "{%(choices)s} (default: both; with --quick: single)")
+    parser.add_argument("--seed", type=int, default=1,
+                        help="seed of the random vectors (default %(default)s)")
+    parser.add_argument("--build-root", type=Path, default=None,
+                        help="where the simulators' builds are cached (default build/sim)")
+    parser.add_argument("--per-shift", action="store_true",
+                        help="also print the per-shift latency/throughput table")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show the simulators' output instead of logging it to "
+                             "<output>/logs/")
+    args = parser.parse_args(argv)
+
+    try:
+        report = run_bench(Path(args.output), quick=args.quick, simulators=args.sims,
+                           roundings=args.roundings, seed=args.seed,
+                           build_root=args.build_root, verbose=args.verbose)
+    except BenchFailure as exc:
+        print(f"bench FAILED: {exc}", file=sys.stderr, flush=True)
+        return 1
+    print()
+    print(format_summary(report, per_shift=args.per_shift), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

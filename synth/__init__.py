@@ -1,0 +1,1 @@
+"""Yosys synthesis flows and reports (area, timing, energy) -- see the synthesis issue."""
