@@ -5,7 +5,6 @@ The project is split by role into sibling packages:
 - :mod:`golden`  -- the NumPy reference (integer-exact golden model);
 - :mod:`hw`      -- the Amaranth hardware blocks;
 - :mod:`tb`      -- cocotb testbenches, stream drivers/monitors and the runner;
-- :mod:`synth`   -- Yosys flows and reports;
 - :mod:`quantrtl` -- the block registry and the ``quantrtl`` command line.
 """
 

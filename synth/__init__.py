@@ -1,1 +1,0 @@
-"""Yosys synthesis flows and reports (area, timing, energy) -- see the synthesis issue."""
