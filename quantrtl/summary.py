@@ -11,14 +11,14 @@ def _results(sim_dir: Path):
     rows = []
     for xml in sorted(sim_dir.glob("*/*/results-*.xml")):
         sim, build = xml.parent.parent.name, xml.parent.name
-        block = build.rsplit("-", 1)[0]
+        block = build.split("-", 1)[0]
         root = ElementTree.parse(xml).getroot()
         tests = failed = 0
         for suite in root.iter("testsuite"):
             tests += int(suite.get("tests", 0))
             failed += int(suite.get("failures", 0)) + int(suite.get("errors", 0))
         rows.append((sim, block, xml.stem.removeprefix("results-"), tests, failed,
-                     build.rsplit("-", 1)[-1]))
+                     build.split("-", 1)[-1]))
     return rows
 
 

@@ -96,7 +96,10 @@ def simulate(block_name: str, params: dict | None, test_module: str, *,
         raise SimulationError(f"{sim} is not available: {reason}")
     block = get_block(block_name)
     params = block.resolve(params)
+    waves = waves or os.environ.get("WAVES", "0") not in ("", "0")
     build_dir = build_dir_for(sim, block.name, params, build_root)
+    if waves:  # a traced build is a different build
+        build_dir = build_dir.with_name(build_dir.name + "-waves")
     build_dir.mkdir(parents=True, exist_ok=True)
     source = build_dir / f"{block.top}.v"
     _write_if_changed(source, block.verilog(params))
