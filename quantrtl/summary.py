@@ -7,6 +7,17 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 
+def _build_params(build_dir: Path, block: str) -> str:
+    """The parameters recorded in the header of the build's Verilog."""
+    source = build_dir / f"quantrtl_{block}.v"
+    if source.exists():
+        for line in source.read_text().splitlines()[:3]:
+            if line.startswith("// parameters: "):
+                params = json.loads(line.removeprefix("// parameters: "))
+                return " ".join(f"{k}={v}" for k, v in params.items())
+    return build_dir.name
+
+
 def _results(sim_dir: Path):
     rows = []
     for xml in sorted(sim_dir.glob("*/*/results-*.xml")):
@@ -18,7 +29,7 @@ def _results(sim_dir: Path):
             tests += int(suite.get("tests", 0))
             failed += int(suite.get("failures", 0)) + int(suite.get("errors", 0))
         rows.append((sim, block, xml.stem.removeprefix("results-"), tests, failed,
-                     build.split("-", 1)[-1]))
+                     _build_params(xml.parent, block)))
     return rows
 
 
@@ -36,10 +47,10 @@ def summarise(rtl_dir: Path, sim_dir: Path) -> str:
     if not rows:
         out.append("  none yet: run 'make sim'")
     else:
-        out.append(f"  {'simulator':<10} {'block':<10} {'testbench':<14} {'tests':>6} "
-                   f"{'failed':>7}  build")
+        out.append(f"  {'simulator':<10} {'block':<10} {'testbench':<18} {'tests':>6} "
+                   f"{'failed':>7}  parameters")
         for sim, block, tb, tests, failed, key in rows:
-            out.append(f"  {sim:<10} {block:<10} {tb:<14} {tests:>6} {failed:>7}  {key}")
+            out.append(f"  {sim:<10} {block:<10} {tb:<18} {tests:>6} {failed:>7}  {key}")
         total = sum(r[3] for r in rows)
         bad = sum(r[4] for r in rows)
         out.append(f"  total: {total} cocotb tests, {bad} failed")
