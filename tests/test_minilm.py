@@ -151,8 +151,8 @@ def test_transform_changes_outputs(model, sentences, captured):
     # layers before the zeroed one see the same inputs; the one after it sees GELU(bias) only
     np.testing.assert_array_equal(acts[target], base_acts[target])
     after = acts["encoder.layer.4.output.dense"]
-    assert np.allclose(after, after[0]) and not np.allclose(base_acts["encoder.layer.4.output.dense"],
-                                                            after)
+    assert np.allclose(after, after[0])
+    assert not np.allclose(base_acts["encoder.layer.4.output.dense"], after)
 
     def bad_shape(name, x, w):
         return x[:, :-1], w

