@@ -1,0 +1,1 @@
+"""Quantization experiments on real models (``quantrtl experiment ...``, ``make experiments``)."""
