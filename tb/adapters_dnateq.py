@@ -1,0 +1,155 @@
+"""Vector-set adapter of the DNA-TEQ dot-product block (``dnateq``, :mod:`hw.dnateq`).
+
+A vector set is one layer's worth of dot products sharing one LUT:
+
+``x``, ``w``
+    ``[D, K]`` exponential codes of ``bits`` bits (sign bit + ``bits-1`` exponent bits,
+    zero code ``2^(bits-1)``, see :mod:`golden.dnateq`); one dot product per row.
+``length`` (optional, ``[D]``)
+    pairs used of each row, in ``[1, min(K, max_length)]`` (default ``K``).
+``bits`` (optional scalar, ``[3, n]``, default ``n``)
+    code width of the layer; narrower codes are widened to the block's ``n`` bits (sign bit
+    moved up), which is how an ``n``-bit datapath runs a layer searched at fewer bits.
+``lut`` (optional, ``[2^(n+1)]`` unsigned ``lut_width``-bit integers)
+    the post-processor's table, raw; or else the layer's parameters
+``b``, ``alpha_x``, ``beta_x``, ``alpha_w``, ``beta_w`` (scalars)
+    from which the LUT is :func:`golden.dnateq.make_lut` with the block's ``frac_bits``
+    and ``lut_width``.
+
+Stream: the ``2^(n+1)`` LUT writes first, then each row as ``ceil(length / lanes)`` beats
+(the last one padded with zero codes, which the block skips).  Output ``r`` ``[D]``: the
+post-processor's exact integer (real value ``r * 2^-frac_bits``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from golden import dnateq as g
+from quantrtl.params import check_array_range, check_int
+from .streams import PayloadCodec
+
+__all__ = ["DnaTeqAdapter"]
+
+_PARAM_FIELDS = ("b", "alpha_x", "beta_x", "alpha_w", "beta_w")
+
+
+class DnaTeqAdapter:
+    output = "r"
+    required = ("x", "w")
+    optional = ("length", "bits", "lut") + _PARAM_FIELDS
+
+    def __init__(self, component):
+        self.c = component
+        self.codec = PayloadCodec(component.input_layout)
+
+    def _check_fields(self, vectors):
+        missing = [f for f in self.required if f not in vectors]
+        unknown = sorted(set(vectors) - set(self.required) - set(self.optional))
+        if missing or unknown:
+            problem = (f"missing field {missing[0]!r}" if missing
+                       else f"unknown field {unknown[0]!r}")
+            raise ValueError(f"dnateq vectors: {problem}: fields are {list(self.required)} "
+                             f"and optionally {list(self.optional)}")
+
+    def _scalar(self, vectors, name):
+        value = np.asarray(vectors[name])
+        if value.size != 1:
+            raise ValueError(f"{name} must be a scalar, got shape {value.shape}")
+        return value.reshape(())[()]
+
+    def lut(self, vectors) -> np.ndarray:
+        c = self.c
+        bits = self.bits(vectors)
+        if "lut" in vectors:
+            given = [f for f in _PARAM_FIELDS if f in vectors]
+            if given:
+                raise ValueError(f"give either lut or {list(_PARAM_FIELDS)}, not both "
+                                 f"({given[0]!r} given with lut)")
+            lut = check_array_range("lut", vectors["lut"], 0, (1 << c.lut_width) - 1)
+            if lut.shape != (c.entries,):
+                raise ValueError(f"lut must have {c.entries} entries for n={c.n}, "
+                                 f"got shape {lut.shape}")
+            return lut
+        missing = [f for f in _PARAM_FIELDS if f not in vectors]
+        if missing:
+            raise ValueError(f"dnateq vectors: missing field {missing[0]!r}: give lut or all "
+                             f"of {list(_PARAM_FIELDS)}")
+        v = {f: float(self._scalar(vectors, f)) for f in _PARAM_FIELDS}
+        px = g.ExpParams(v["b"], v["alpha_x"], v["beta_x"], c.n)
+        pw = g.ExpParams(v["b"], v["alpha_w"], v["beta_w"], c.n)
+        return g.make_lut(px, pw, frac_bits=c.frac_bits, lut_width=c.lut_width, bits=bits)
+
+    def bits(self, vectors) -> int:
+        if "bits" not in vectors:
+            return self.c.n
+        return check_int("bits", int(check_array_range("bits", vectors["bits"], 3, self.c.n)
+                                     .reshape(-1)[0]), 3, self.c.n)
+
+    def _rows(self, vectors):
+        """Codes widened to ``n`` bits, zero codes past each row's length; and lengths."""
+        self._check_fields(vectors)
+        c = self.c
+        bits = self.bits(vectors)
+        x = check_array_range("x", vectors["x"], 0, (1 << bits) - 1)
+        w = check_array_range("w", vectors["w"], 0, (1 << bits) - 1)
+        if x.ndim != 2 or x.shape != w.shape or x.shape[1] == 0:
+            raise ValueError(f"x and w must both be [D, K] with K >= 1, got {x.shape} and "
+                             f"{w.shape}")
+        k = x.shape[1]
+        if "length" in vectors:
+            length = check_array_range("length", vectors["length"], 1, min(k, c.max_length))
+            if length.shape != (x.shape[0],):
+                raise ValueError(f"length must be [D]={x.shape[0]}, got {length.shape}")
+        else:
+            if k > c.max_length:
+                raise ValueError(f"dot-product length={k} is out of range: allowed "
+                                 f"[1, max_length={c.max_length}]")
+            length = np.full(x.shape[0], k, dtype=np.int64)
+        x, w = g.widen_codes(x, bits, c.n), g.widen_codes(w, bits, c.n)
+        past = np.arange(k)[None, :] >= length[:, None]
+        x = np.where(past, c.zero_code, x)
+        w = np.where(past, c.zero_code, w)
+        return x, w, length
+
+    def config(self, vectors) -> dict:
+        return {}
+
+    def encode(self, vectors) -> list[int]:
+        c = self.c
+        x, w, length = self._rows(vectors)
+        lut = self.lut(vectors)
+        lanes = c.lanes
+        beats_per_row = -(-length // lanes)
+        total = c.entries + int(beats_per_row.sum())
+        cols = {f"{v}[{k}]": np.full(total, c.zero_code, dtype=np.int64)
+                for v in "xw" for k in range(lanes)}
+        cols["last"] = np.zeros(total, dtype=np.int64)
+        cols["load"] = np.zeros(total, dtype=np.int64)
+        cols["addr"] = np.zeros(total, dtype=np.int64)
+        cols["data"] = np.zeros(total, dtype=np.int64)
+        cols["load"][:c.entries] = 1
+        cols["addr"][:c.entries] = np.arange(c.entries)
+        cols["data"][:c.entries] = lut
+        pos = c.entries
+        for row in range(x.shape[0]):
+            beats = int(beats_per_row[row])
+            span = beats * lanes
+            rx = np.full(span, c.zero_code, dtype=np.int64)
+            rw = np.full(span, c.zero_code, dtype=np.int64)
+            n = min(span, x.shape[1])
+            rx[:n], rw[:n] = x[row, :n], w[row, :n]
+            rx, rw = rx.reshape(beats, lanes), rw.reshape(beats, lanes)
+            for k in range(lanes):
+                cols[f"x[{k}]"][pos:pos + beats] = rx[:, k]
+                cols[f"w[{k}]"][pos:pos + beats] = rw[:, k]
+            cols["last"][pos + beats - 1] = 1
+            pos += beats
+        return self.codec.pack_columns(cols)
+
+    def golden(self, vectors) -> np.ndarray:
+        x, w, _ = self._rows(vectors)
+        return g.dot_product(x, w, self.lut(vectors), n=self.c.n)
+
+    def count(self, vectors) -> int:
+        return self._rows(vectors)[0].shape[0]
