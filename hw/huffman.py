@@ -1,0 +1,277 @@
+"""The streaming canonical Huffman decoder (SPEC 4).
+
+One input stream ``i`` carries *beats* of four kinds (field ``kind``); a *packet* is the
+beats of one encoded stream, optionally preceded by table beats:
+
+``LEN`` (1)
+    ``index`` = a code length ``l`` (1..``max_length``), ``data`` = the number of codes of
+    that length (0..``2^symbol_bits``).  The table persists until overwritten, so a reload
+    writes every length.
+``SYM`` (2)
+    ``index`` = a position in canonical order, ``data`` = the symbol there.
+``COUNT`` (3)
+    ``data`` = the number of symbols of the stream that follows (``< 2^min(word_width,
+    32)``).  ``last`` on it means the bitstream is empty.
+``DATA`` (0)
+    a ``word_width``-bit word of the bitstream, MSB first; ``last`` marks the final word
+    (the *final-word marker*; with the count it delimits the stream exactly).
+
+Symbols come out on ``o`` (``unsigned(symbol_bits)``; with ``lanes > 1`` a struct of
+``lanes`` symbols ``sym[k]`` and their number ``n``, 1..``lanes``).
+
+Errors (sticky ``error`` flag and ``error_kind``): 1 *invalid* -- ``max_length`` bits
+match no code; 2 *truncated* -- the final word went by with fewer than ``count`` symbols
+decoded (or inside a code); 3 *protocol* -- a whole word after the count-th symbol, a
+table beat or ``COUNT`` inside a packet, ``DATA`` without a ``COUNT``, a table entry out of
+range, or an over-subscribed table (Kraft sum above 1).  Symbols decoded before an error
+are delivered, none after it.  In the error state every input beat is accepted and
+dropped, so the producer never stalls; ``restart`` (one clock, synchronous) clears the
+bit buffer, the pending output, the error and the packet state -- the table is kept.
+:func:`golden.huffman.decode` defines the same outcomes.
+
+Datapath: a bit buffer of ``word_width + 2 * lanes * max_length`` bits, MSB aligned; a word
+is appended whenever it fits (``nbits <= capacity - word_width``), so with the output ready
+``lanes`` symbols leave every clock as long as the words bring bits fast enough
+(``word_width >= lanes * code length``).  Each lane decodes the canonical code at the top
+of the buffer (shifted by the previous lanes' lengths) in one clock: for every length
+``l``, ``code_l - first[l] < count[l]`` selects the length, ``offset[l] + code_l -
+first[l]`` the table index.  ``first``/``offset`` are registered from the counts, so the
+first data word may follow the last ``LEN`` beat immediately.
+"""
+
+from amaranth import Array, Cat, Const, Module, Mux, Signal, unsigned
+from amaranth.lib import data, enum, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from quantrtl.params import Param
+
+__all__ = ["HuffmanDecoder", "Kind", "ErrorKind"]
+
+
+class Kind(enum.Enum, shape=2):
+    DATA = 0
+    LEN = 1
+    SYM = 2
+    COUNT = 3
+
+
+class ErrorKind(enum.Enum, shape=2):
+    NONE = 0
+    INVALID = 1
+    TRUNCATED = 2
+    PROTOCOL = 3
+
+
+class _State(enum.Enum, shape=2):
+    IDLE = 0
+    DECODE = 1
+    ERROR = 2
+
+
+class HuffmanDecoder(wiring.Component):
+    """Canonical Huffman decoder with a run-time table, ``lanes`` symbols per clock.
+
+    Ports: ``i`` (stream of :attr:`input_layout`), ``o`` (stream of :attr:`output_shape`),
+    ``error``, ``error_kind`` (out), ``busy`` (out: inside a packet), ``restart`` (in).
+    """
+
+    PARAMS = (
+        Param("symbol_bits", 4, "bits per symbol (table of up to 2^symbol_bits symbols)",
+              lo=1, hi=8),
+        Param("max_length", 8, "longest code length", lo=1, hi=16),
+        Param("word_width", 32, "bits per bitstream word", lo=16, hi=64),
+        Param("lanes", 1, "symbols decoded per clock (at most)", lo=1, hi=4),
+    )
+
+    def __init__(self, *, symbol_bits=4, max_length=8, word_width=32, lanes=1):
+        self._MustUse__silence = True  # an instance that fails validation is not 'unused'
+        spec = {p.name: p for p in self.PARAMS}
+        self.symbol_bits = spec["symbol_bits"].check(symbol_bits)
+        self.max_length = spec["max_length"].check(max_length)
+        self.word_width = spec["word_width"].check(word_width)
+        self.lanes = spec["lanes"].check(lanes)
+        self.count_bits = min(self.word_width, 32)
+        self.capacity = self.word_width + 2 * self.lanes * self.max_length
+        self.input_layout = data.StructLayout({
+            "data": unsigned(self.word_width),
+            "index": unsigned(8),
+            "kind": Kind,
+            "last": 1,
+        })
+        if self.lanes == 1:
+            self.output_shape = unsigned(self.symbol_bits)
+        else:
+            self.output_shape = data.StructLayout({
+                "sym": data.ArrayLayout(unsigned(self.symbol_bits), self.lanes),
+                "n": range(self.lanes + 1),
+            })
+        self._MustUse__silence = False
+        super().__init__({
+            "i": In(stream.Signature(self.input_layout)),
+            "o": Out(stream.Signature(self.output_shape)),
+            "error": Out(1),
+            "error_kind": Out(ErrorKind),
+            "busy": Out(1),
+            "restart": In(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        L, S, W, K = self.max_length, self.symbol_bits, self.word_width, self.lanes
+        BUF = self.capacity
+        nsym = 1 << S
+
+        # ---- the table: counts per length, symbols in canonical order ----
+        counts = [Signal(S + 1, name=f"count{l}") for l in range(L + 1)]  # counts[0] unused
+        symtab = Array(Signal(S, name=f"sym{k}") for k in range(nsym))
+        # first code and table offset of every length, registered from the counts
+        first = [Signal(L + 2, name=f"first{l}") for l in range(L + 1)]
+        offset = [Signal(S + 2, name=f"offset{l}") for l in range(L + 1)]
+        bad_table = Signal()
+        f, off, bad = Const(0, L + 2), Const(0, S + 2), Const(0, 1)
+        for l in range(1, L + 1):
+            m.d.sync += [first[l].eq(f), offset[l].eq(off)]
+            top = f + counts[l]
+            bad = bad | (top > (1 << l))
+            off = (off + counts[l])[:S + 2]
+            f = (top << 1)[:L + 2]
+        m.d.sync += bad_table.eq(bad | (off > nsym))
+
+        # ---- packet state ----
+        state = Signal(_State)
+        remaining = Signal(self.count_bits)
+        buf = Signal(BUF)
+        nbits = Signal(range(BUF + 1))
+        last_seen = Signal()
+        error_kind = Signal(ErrorKind)
+        m.d.comb += [self.error.eq(error_kind != ErrorKind.NONE),
+                     self.error_kind.eq(error_kind),
+                     self.busy.eq(state == _State.DECODE)]
+
+        # ---- lane decoders ----
+        advance = Signal()
+        m.d.comb += advance.eq(~self.o.valid | self.o.ready)
+        top_bits = buf[BUF - K * L:]
+        shift = Const(0, range(K * L + 1))
+        lane_ok, lane_len, lane_sym, lane_match = [], [], [], []
+        prev_ok = (state == _State.DECODE) & ~bad_table
+        for k in range(K):
+            window = Signal(L, name=f"window{k}")
+            m.d.comb += window.eq((top_bits << shift)[K * L - L:K * L])
+            match = Signal(L + 1, name=f"match{k}")  # match[l]: a code of length l matches
+            index = []
+            for l in range(1, L + 1):
+                diff = window[L - l:] - first[l]
+                m.d.comb += match[l].eq((diff >= 0) & (diff < counts[l]))
+                index.append((offset[l] + diff)[:S])
+            length = Signal(range(L + 1), name=f"len{k}")
+            idx = Signal(S, name=f"idx{k}")
+            for l in reversed(range(1, L + 1)):  # the shortest matching length wins
+                with m.If(match[l]):
+                    m.d.comb += [length.eq(l), idx.eq(index[l - 1])]
+            found = match[1:].any()
+            ok = Signal(name=f"ok{k}")
+            m.d.comb += ok.eq(prev_ok & found & (shift + length <= nbits) & (remaining > k))
+            lane_ok.append(ok)
+            lane_len.append(length)
+            lane_sym.append(symtab[idx])
+            lane_match.append(found)
+            shift = Mux(ok, shift + length, shift)
+            prev_ok = ok
+        consumed = Signal(range(K * L + 1))
+        emitted = Signal(range(K + 1))
+        m.d.comb += [consumed.eq(Mux(advance, shift, 0)),
+                     emitted.eq(Mux(advance, sum(lane_ok), 0))]
+
+        # Lane 0 cannot decode: an invalid code (max_length bits there and no match) or a
+        # truncated stream (final word in, fewer bits than max_length, no code fits).
+        fits0 = lane_match[0] & (lane_len[0] <= nbits)
+        invalid = (nbits >= L) & ~lane_match[0]
+        truncated = last_seen & (nbits < L) & ~fits0
+
+        # ---- input ----
+        beat = self.i.payload
+        room = nbits <= BUF - W
+        with m.Switch(state):
+            with m.Case(_State.IDLE, _State.ERROR):
+                m.d.comb += self.i.ready.eq(~self.restart)
+            with m.Case(_State.DECODE):
+                m.d.comb += self.i.ready.eq(~self.restart & ~last_seen & room)
+        take = self.i.valid & self.i.ready
+        take_word = take & (state == _State.DECODE) & (beat.kind == Kind.DATA)
+
+        # ---- bit buffer: drop the consumed bits, append an accepted word ----
+        kept = Signal(range(BUF + 1))
+        m.d.comb += kept.eq(nbits - consumed)
+        shifted = (buf << consumed)[:BUF]
+        appended = (Cat(Const(0, BUF - W), beat.data) >> kept)[:BUF]
+        nbits_next = Mux(take_word, kept + W, kept)
+        last_next = last_seen | (take_word & beat.last)
+        remaining_next = remaining - emitted
+        m.d.sync += [buf.eq(Mux(take_word, shifted | appended, shifted)),
+                     nbits.eq(nbits_next),
+                     remaining.eq(remaining_next),
+                     last_seen.eq(last_next)]
+
+        # ---- output register ----
+        with m.If(advance):
+            m.d.sync += self.o.valid.eq(emitted != 0)
+            if K == 1:
+                m.d.sync += self.o.payload.eq(lane_sym[0])
+            else:
+                m.d.sync += self.o.payload.n.eq(emitted)
+                for k in range(K):
+                    m.d.sync += self.o.payload.sym[k].eq(lane_sym[k])
+
+        def fail(kind):
+            m.d.sync += [error_kind.eq(kind), state.eq(_State.ERROR)]
+
+        # ---- control ----
+        with m.Switch(state):
+            with m.Case(_State.IDLE):
+                # Bits below the valid region are kept zero: words are ORed in.
+                m.d.sync += [buf.eq(0), nbits.eq(0), last_seen.eq(0)]
+                with m.If(take):
+                    with m.Switch(beat.kind):
+                        with m.Case(Kind.LEN):
+                            with m.If((beat.index == 0) | (beat.index > L) | (beat.data > nsym)):
+                                fail(ErrorKind.PROTOCOL)
+                            with m.Else():
+                                for l in range(1, L + 1):
+                                    with m.If(beat.index == l):
+                                        m.d.sync += counts[l].eq(beat.data)
+                        with m.Case(Kind.SYM):
+                            with m.If((beat.index >= nsym) | (beat.data >= nsym)):
+                                fail(ErrorKind.PROTOCOL)
+                            with m.Else():
+                                m.d.sync += symtab[beat.index[:S]].eq(beat.data)
+                        with m.Case(Kind.COUNT):
+                            m.d.sync += remaining.eq(beat.data)
+                            with m.If(beat.last):
+                                with m.If(beat.data != 0):
+                                    fail(ErrorKind.TRUNCATED)
+                            with m.Else():
+                                m.d.sync += state.eq(_State.DECODE)
+                        with m.Case(Kind.DATA):
+                            fail(ErrorKind.PROTOCOL)
+            with m.Case(_State.DECODE):
+                with m.If(bad_table):
+                    fail(ErrorKind.PROTOCOL)
+                with m.Elif(take & (beat.kind != Kind.DATA)):
+                    fail(ErrorKind.PROTOCOL)
+                with m.Elif((remaining != 0) & invalid):
+                    fail(ErrorKind.INVALID)
+                with m.Elif((remaining != 0) & truncated):
+                    fail(ErrorKind.TRUNCATED)
+                with m.Elif(remaining_next == 0):
+                    # Stream complete: only the final word's padding may be left.
+                    with m.If(~last_next | (nbits_next >= W)):
+                        fail(ErrorKind.PROTOCOL)
+                    with m.Else():
+                        m.d.sync += [state.eq(_State.IDLE), buf.eq(0), nbits.eq(0),
+                                     last_seen.eq(0)]
+
+        with m.If(self.restart):
+            m.d.sync += [state.eq(_State.IDLE), buf.eq(0), nbits.eq(0), last_seen.eq(0),
+                         remaining.eq(0), error_kind.eq(ErrorKind.NONE), self.o.valid.eq(0)]
+        return m

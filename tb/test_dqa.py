@@ -1,0 +1,95 @@
+"""cocotb tests of the DQA dequantizer (``hw.dqa``) against :func:`golden.dqa.join`.
+
+Activations are quantized by :func:`golden.dqa.quantize` with a random set of important
+channels; ``i`` carries every ``q`` with its channel's flag, ``e`` the shifting errors of the
+important elements (:func:`golden.dqa.error_stream`), each stream with its own random gaps,
+and ``o`` is read under random backpressure.
+"""
+
+import cocotb
+import numpy as np
+from cocotb.triggers import ClockCycles, Combine, with_timeout
+
+from golden.dqa import error_stream, join, quantize
+from .env import CLOCK_PERIOD_NS, start
+from .streams import PayloadCodec, Scoreboard, StreamDriver, StreamMonitor
+
+
+def _vectors(env, tokens, channels, ratio):
+    """Random q and err directly in the block's ranges (n, m may exceed golden.dqa's
+    activation-side limits), plus a real quantization when n, m are DQA's."""
+    c, rng = env.component, env.rng
+    mask = rng.random(channels) < ratio
+    if 3 <= c.n <= 5 and 1 <= c.m <= 4:
+        x = rng.standard_normal((tokens, channels)) * rng.uniform(0.1, 3.0, channels)
+        x[rng.random(x.shape) < 0.02] *= 8  # outliers saturate
+        scale = np.abs(x).max() / ((1 << (c.n - 1)) - 1) * rng.uniform(0.5, 1.0)
+        q, err = quantize(x, scale, mask, c.n, c.m)
+    else:
+        q = rng.integers(-(1 << (c.n - 1)), 1 << (c.n - 1), size=(tokens, channels))
+        err = rng.integers(0, 1 << c.m, size=(tokens, channels)) * mask
+    return q, err, mask
+
+
+async def _stream_through(env, q, err, mask, *, valid_i, valid_e, ready):
+    dut, c = env.dut, env.component
+    in_codec = PayloadCodec(c.input_layout)
+    flags = np.broadcast_to(mask, q.shape).reshape(-1)
+    beats = in_codec.pack_columns({"q": q.reshape(-1), "important": flags.astype(int)})
+    errors = [int(v) for v in error_stream(err, mask)]
+    expected = join(q, err, mask, c.n, c.m).reshape(-1)
+    out_codec = PayloadCodec(c.output_shape)
+    monitor = StreamMonitor(dut, "o", dut.clk, rng=env.random, ready_probability=ready,
+                            decode=out_codec.unpack_value).start()
+    drv_i = StreamDriver(dut, "i", dut.clk, rng=env.random, valid_probability=valid_i)
+    drv_e = StreamDriver(dut, "e", dut.clk, rng=env.random, valid_probability=valid_e)
+    timeout = int(len(beats) / max(min(valid_i, valid_e, ready), 0.01) * 6) + 200
+    await with_timeout(Combine(cocotb.start_soon(drv_i.send(beats)),
+                               cocotb.start_soon(drv_e.send(errors))),
+                       timeout * CLOCK_PERIOD_NS, "ns")
+    await monitor.wait_for(len(expected), timeout_cycles=timeout)
+    await ClockCycles(dut.clk, 16)
+    monitor.stop()
+    Scoreboard("dqa.y", env.log).check(expected, monitor.received)
+    return monitor
+
+
+@cocotb.test()
+async def random_activations(dut):
+    """Random activations and important sets (none, some, all) under random gaps on both
+    inputs and random backpressure."""
+    dut.e__valid.value = 0
+    env = await start(dut)
+    patterns = ((1.0, 1.0, 1.0), (0.5, 0.9, 0.6), (1.0, 0.3, 1.0), (0.8, 0.8, 0.3))
+    for ratio in (0.0, 0.4, 1.0):
+        for valid_i, valid_e, ready in patterns:
+            q, err, mask = _vectors(env, 12, 24, ratio)
+            await _stream_through(env, q, err, mask, valid_i=valid_i, valid_e=valid_e,
+                                  ready=ready)
+
+
+@cocotb.test()
+async def extremes(dut):
+    """Every (q, err) pair of the block's ranges, important and ordinary."""
+    dut.e__valid.value = 0
+    env = await start(dut)
+    c = env.component
+    qs = np.arange(-(1 << (c.n - 1)), 1 << (c.n - 1))
+    es = np.arange(1 << c.m)
+    q = np.repeat(qs, es.size).reshape(-1, 1).repeat(2, axis=1)
+    err = np.tile(es, qs.size).reshape(-1, 1).repeat(2, axis=1)
+    mask = np.array([True, False])
+    err[:, 1] = 0
+    await _stream_through(env, q, err, mask, valid_i=0.9, valid_e=0.7, ready=0.8)
+
+
+@cocotb.test()
+async def throughput(dut):
+    """One value per clock with every input valid and the output ready."""
+    dut.e__valid.value = 0
+    env = await start(dut)
+    q, err, mask = _vectors(env, 40, 16, 0.5)
+    monitor = await _stream_through(env, q, err, mask, valid_i=1.0, valid_e=1.0, ready=1.0)
+    span = monitor.transfer_cycles[-1] - monitor.transfer_cycles[0] + 1
+    env.log.info("%d values in %d cycles", q.size, span)
+    assert span == q.size, f"{q.size} values took {span} cycles"

@@ -1,0 +1,281 @@
+"""cocotb tests of the streaming Huffman decoder against :mod:`golden.huffman`.
+
+Every expected symbol sequence and error kind comes from :func:`golden.huffman.decode` of
+the beats sent (:func:`tb.adapters_huffman.expected_outcome`).
+"""
+
+import json
+import os
+
+import cocotb
+import numpy as np
+from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
+
+from golden.huffman import CanonicalCode, build_code, code_lengths, encode
+from .adapters_huffman import expected_outcome, packet_beats, run_packets
+from .env import CLOCK_PERIOD_NS, start
+from .streams import PayloadCodec
+
+PATTERNS = ((1.0, 1.0), (0.5, 1.0), (1.0, 0.3), (0.7, 0.6))
+
+
+async def _start(dut):
+    env = await start(dut)
+    dut.restart.value = 0
+    return env
+
+
+async def _restart(dut):
+    dut.restart.value = 1
+    await RisingEdge(dut.clk)
+    dut.restart.value = 0
+    await RisingEdge(dut.clk)
+    assert int(dut.error.value) == 0 and int(dut.busy.value) == 0, "restart left state behind"
+
+
+def _histogram(env, kind):
+    """A random histogram over the block's alphabet: skewed, flat or single-symbol."""
+    rng, c = env.rng, env.component
+    size = 1 << c.symbol_bits
+    used = int(rng.integers(1, size + 1))
+    symbols = rng.permutation(size)[:used]
+    probs = np.zeros(size)
+    if kind == "single":
+        probs[symbols[0]] = 1.0
+    elif kind == "flat":
+        probs[symbols] = 1.0
+    else:  # geometric-ish: a few symbols dominate
+        probs[symbols] = 0.5 ** np.arange(used) + 1e-3
+    return probs / probs.sum()
+
+
+def _stream(env, kind, count, max_length=None):
+    """Random symbols of a ``kind`` histogram and their code under a random length limit."""
+    c, rng = env.component, env.rng
+    probs = _histogram(env, kind)
+    symbols = rng.choice(probs.size, size=count, p=probs)
+    used = max(1, np.unique(symbols).size)
+    lo = max(1, int(np.ceil(np.log2(used))))
+    if max_length is None:
+        max_length = int(rng.integers(lo, c.max_length + 1))
+    code = build_code(symbols, max(lo, max_length), alphabet_size=probs.size)
+    return symbols, code
+
+
+@cocotb.test()
+async def round_trips(dut):
+    """Random streams under skewed, flat and single-symbol histograms, every maximum code
+    length, a table reload before each stream, random input gaps and backpressure."""
+    env = await _start(dut)
+    c, rng = env.component, env.rng
+    codec = PayloadCodec(c.input_layout)
+    size = 1 << c.symbol_bits
+    lengths = list(range(1, c.max_length + 1))
+    for valid_p, ready_p in PATTERNS:
+        beats, expected = [], []
+        for k, L in enumerate(lengths):
+            kind = ("skewed", "flat", "single")[k % 3]
+            count = int(rng.integers(0, env.option("stream_symbols", 120) + 1))
+            symbols, code = _stream(env, kind, count,
+                                    max_length=max(L, int(np.ceil(np.log2(size)))))
+            enc = encode(symbols, code, c.word_width)
+            beats += packet_beats(codec, c, code, enc.words, enc.count)
+            expected += list(symbols)
+        env.log.info("valid %.1f ready %.1f: %d streams, %d symbols", valid_p, ready_p,
+                     len(lengths), len(expected))
+        await run_packets(env, beats, expected=expected, valid_probability=valid_p,
+                          ready_probability=ready_p)
+
+
+@cocotb.test()
+async def every_max_length(dut):
+    """Codes whose longest code is exactly each length 1..max_length (single symbol, two
+    symbols, then geometric histograms that reach the limit), one table kept for two
+    streams (no reload) and reloaded for the next."""
+    env = await _start(dut)
+    c, rng = env.component, env.rng
+    codec = PayloadCodec(c.input_layout)
+    size = 1 << c.symbol_bits
+    beats, expected = [], []
+    for L in range(1, c.max_length + 1):
+        used = min(size, L + 1)
+        hist = np.zeros(size, dtype=np.int64)
+        hist[rng.permutation(size)[:used]] = 2 ** np.arange(used)[::-1]
+        code = CanonicalCode.from_lengths(code_lengths(hist, L), L)
+        longest = int(code.lengths.max())
+        assert longest == min(L, used - 1) or used == 1, (L, code.lengths)
+        for reload in (True, False):
+            symbols = rng.choice(np.nonzero(hist)[0], size=int(rng.integers(1, 60)))
+            enc = encode(symbols, code, c.word_width)
+            beats += packet_beats(codec, c, code if reload else None, enc.words, enc.count)
+            expected += list(symbols)
+    await run_packets(env, beats, expected=expected, valid_probability=0.8,
+                      ready_probability=0.7)
+
+
+@cocotb.test()
+async def edge_streams(dut):
+    """Empty streams (count 0, no words), a one-symbol alphabet, one-symbol streams, a
+    stream ending exactly on a word boundary."""
+    env = await _start(dut)
+    c, rng = env.component, env.rng
+    codec = PayloadCodec(c.input_layout)
+    beats, expected = [], []
+    single = build_code(np.array([3 % (1 << c.symbol_bits)]), 1,
+                        alphabet_size=1 << c.symbol_bits)
+    cases = [np.zeros(0, np.int64), np.full(1, 3 % (1 << c.symbol_bits)),
+             np.full(c.word_width, 3 % (1 << c.symbol_bits)),   # 1 bit each: a full word
+             np.full(2 * c.word_width + 1, 3 % (1 << c.symbol_bits)), np.zeros(0, np.int64)]
+    for symbols in cases:
+        enc = encode(symbols, single, c.word_width)
+        beats += packet_beats(codec, c, single, enc.words, enc.count)
+        expected += list(symbols)
+    await run_packets(env, beats, expected=expected, ready_probability=0.5)
+
+
+async def _check_outcome(env, code, words, count, *, reload=True, patterns=PATTERNS):
+    """Send one packet, compare symbols and error kind with the golden model, restart, then
+    check a good stream still decodes.  Returns the error code."""
+    c = env.component
+    codec = PayloadCodec(c.input_layout)
+    expected, error = expected_outcome(code, words, count, c.word_width)
+    valid_p, ready_p = patterns[int(env.rng.integers(len(patterns)))]
+    beats = packet_beats(codec, c, code if reload else None, words, count)
+    await run_packets(env, beats, expected=expected, error=error, valid_probability=valid_p,
+                      ready_probability=ready_p, drain_cycles=24)
+    await _restart(env.dut)
+    return error
+
+
+@cocotb.test()
+async def invalid_and_truncated(dut):
+    """Incomplete tables on random words (invalid codes), streams cut short or with a wrong
+    count (truncated), extra words (trailing, a protocol error): the flag is raised with the
+    golden kind, exactly the golden prefix is emitted, nothing after, no hang; after a
+    restart a good stream decodes."""
+    env = await _start(dut)
+    c, rng = env.component, env.rng
+    size = 1 << c.symbol_bits
+    seen = {}
+    for trial in range(env.option("error_trials", 40)):
+        symbols, code = _stream(env, ("skewed", "flat")[trial % 2], int(rng.integers(4, 80)))
+        enc = encode(symbols, code, c.word_width)
+        words, count = [int(w) for w in enc.words], enc.count
+        how = trial % 5
+        if how == 0 and code.symbols.size > 1:   # drop a symbol from the table: incomplete
+            lengths = code.lengths.copy()
+            lengths[code.symbols[-1]] = 0
+            code = CanonicalCode.from_lengths(lengths, code.max_length)
+            words = [int(w) for w in rng.integers(0, 1 << c.word_width, size=len(words) + 2,
+                                                  dtype=np.uint64)]
+        elif how == 1:                            # cut the stream short
+            words = words[:int(rng.integers(0, len(words)))]
+        elif how == 2:                            # claim more symbols than were encoded
+            count += int(rng.integers(1, 40))
+        elif how == 3:                            # a word too many / count too small
+            if rng.random() < 0.5:
+                words.append(int(rng.integers(0, 1 << 16)))
+            else:
+                count = int(rng.integers(0, count))
+        error = await _check_outcome(env, code, words, count)
+        seen[error] = seen.get(error, 0) + 1
+    env.log.info("outcomes (error code: streams): %s", seen)
+    assert {1, 2, 3} <= set(seen) or c.max_length < 2 and {2, 3} <= set(seen), \
+        f"not every error kind was exercised: {seen}"
+    # A good stream after all that.
+    symbols, code = _stream(env, "skewed", 50)
+    enc = encode(symbols, code, c.word_width)
+    assert await _check_outcome(env, code, enc.words, enc.count) == 0
+
+
+@cocotb.test()
+async def protocol_errors(dut):
+    """Data before a count, a table beat inside a packet, an over-subscribed table, a table
+    entry out of range: error 3, nothing emitted, input still accepted, restart recovers."""
+    env = await _start(dut)
+    c = env.component
+    codec = PayloadCodec(c.input_layout)
+    symbols, code = _stream(env, "skewed", 40)
+    enc = encode(symbols, code, c.word_width)
+    good = packet_beats(codec, c, code, enc.words, enc.count)
+    data = codec.pack({"data": 5, "index": 0, "kind": 0, "last": 1})
+    count_beat = codec.pack({"data": 3, "index": 0, "kind": 3, "last": 0})
+    over = [codec.pack({"data": 2 if l == 1 else 1, "index": l, "kind": 1, "last": 0})
+            for l in range(1, c.max_length + 1)]  # 2 codes of length 1, then more
+    bad_len = [codec.pack({"data": 1, "index": c.max_length + 1, "kind": 1, "last": 0})]
+    cases = {
+        "data without count": [data, *good],
+        "table beat inside a packet": [count_beat, over[0], data],
+        "over-subscribed table": [*over, count_beat, data],
+        "length out of range": [*bad_len, *good],
+    }
+    for name, beats in cases.items():
+        env.log.info("case: %s", name)
+        await run_packets(env, beats, expected=[], error=3, drain_cycles=16)
+        await _restart(dut)
+    await run_packets(env, good, expected=list(symbols))
+
+
+@cocotb.test()
+async def restart_mid_stream(dut):
+    """A restart in the middle of a packet (output stalled) drops it cleanly: what was
+    emitted before is a prefix of the stream, the next packet decodes exactly."""
+    env = await _start(dut)
+    c, rng = env.component, env.rng
+    codec = PayloadCodec(c.input_layout)
+    from .streams import StreamDriver
+    for trial in range(4):
+        symbols, code = _stream(env, "flat", 200)
+        enc = encode(symbols, code, c.word_width)
+        beats = packet_beats(codec, c, code, enc.words, enc.count)
+        driver = StreamDriver(dut, "i", dut.clk, rng=env.random)
+        dut.o__ready.value = 0
+        # The table, the count and one word: the output stalls with the packet half done.
+        await with_timeout(driver.send(beats[:len(beats) - len(enc.words) + 1]),
+                           2000 * CLOCK_PERIOD_NS, "ns")
+        await ClockCycles(dut.clk, int(rng.integers(0, 5)))
+        assert int(dut.busy.value) == 1
+        await _restart(dut)
+        symbols2, code2 = _stream(env, "skewed", 100)
+        enc2 = encode(symbols2, code2, c.word_width)
+        await run_packets(env, packet_beats(codec, c, code2, enc2.words, enc2.count),
+                          expected=list(symbols2), ready_probability=0.6)
+
+
+@cocotb.test()
+async def throughput(dut):
+    """Symbols per clock with words always offered, per output-ready probability
+    (``QUANTRTL_READY_LEVELS``); steady state from the first to the last output beat.
+    Short codes (at most ``word_width / lanes`` bits).  With the output always ready the
+    decoder must sustain at least one symbol per clock.  Figures go to
+    ``QUANTRTL_BENCH_OUT`` (JSON) when set."""
+    env = await _start(dut)
+    c, rng = env.component, env.rng
+    codec = PayloadCodec(c.input_layout)
+    count = env.option("throughput_symbols", 600)
+    levels = [float(v) for v in env.option("ready_levels", "1.0,0.75,0.5,0.25").split(",")]
+    size = 1 << c.symbol_bits
+    limit = min(c.max_length, max(int(np.ceil(np.log2(size))), 1))
+    results = []
+    for ready_p in levels:
+        probs = 0.6 ** np.arange(size)
+        symbols = rng.choice(size, size=count, p=probs / probs.sum())
+        code = build_code(symbols, limit, alphabet_size=size)
+        enc = encode(symbols, code, c.word_width)
+        beats = packet_beats(codec, c, code, enc.words, enc.count)
+        _, monitor = await run_packets(env, beats, expected=symbols, ready_probability=ready_p)
+        cycles = monitor.transfer_cycles[-1] - monitor.transfer_cycles[0] + 1
+        per_clock = (count - len(monitor.received[0])) / max(cycles - 1, 1)
+        results.append({"ready_probability": ready_p, "symbols": count,
+                        "cycles": cycles, "symbols_per_clock": per_clock,
+                        "mean_code_bits": enc.nbits / count,
+                        "output_beats": len(monitor.received)})
+        env.log.info("lanes %d ready %.2f: %.3f symbols/clock (%d symbols, %d cycles, mean "
+                     "code %.2f bits)", c.lanes, ready_p, per_clock, count, cycles,
+                     enc.nbits / count)
+        if ready_p >= 1.0:
+            assert per_clock >= 1.0, f"{per_clock:.3f} symbols per clock with the output ready"
+    out = os.environ.get("QUANTRTL_BENCH_OUT")
+    if out:
+        with open(out, "w") as fh:
+            json.dump({"params": env.params, "results": results}, fh)
