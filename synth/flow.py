@@ -1,0 +1,309 @@
+"""The per-design flow: RTL -> Yosys (generic, osu018, iCE40) -> STA -> gate-level energy.
+
+A :class:`Design` is a registered quantrtl block with parameters, or a helper
+(:mod:`synth.helpers`).  :func:`run_point` runs everything for one design and returns a
+JSON-serialisable dict; results are cached in the design's work directory
+(``build/synth/<label>-<hash>/``) keyed by the RTL bytes, the flow version, the library
+and the workload, so a repeated ``make synth`` only redoes what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .energy import energy_from_toggles, horowitz_scaled
+from .liberty import load_library
+from .netlist import OUTPUT_LOAD_PF, WIRE_CAP_PER_FANOUT_PF, load_netlist
+from .sta import CLOCK_SLEW_NS, INPUT_SLEW_NS, analyze
+from .tech import NODE_NM, osu018
+from .vcd import toggle_counts
+from .yosys import SCRIPT_VERSION, run_flows
+
+__all__ = ["Design", "run_point", "FLOW_VERSION", "DEFAULT_ROOT", "assumptions"]
+
+FLOW_VERSION = 5     # energy results are keyed on it
+SYNTH_VERSION = 4    # synthesis + STA results are keyed on it
+DEFAULT_ROOT = Path("build") / "synth"
+_REPO = Path(__file__).resolve().parents[1]
+LABEL_PARAMS = {"n"}     # always shown in labels (DNA-TEQ's code width)
+
+
+@dataclass(frozen=True)
+class Design:
+    kind: str            # "block" | "helper"
+    name: str            # block name, or helper op ("mul", "add")
+    params: tuple        # sorted (name, value) pairs
+
+    @classmethod
+    def block(cls, name: str, params: dict | None = None) -> "Design":
+        from quantrtl.blocks import get_block
+        resolved = get_block(name).resolve(params)
+        get_block(name).build(resolved)        # validates the values now, not in a worker
+        return cls("block", name, tuple(sorted(resolved.items())))
+
+    @classmethod
+    def helper(cls, op: str, width: int) -> "Design":
+        from .helpers import _Registered
+        _Registered(op, width)                 # validates
+        return cls("helper", op, (("width", width),))
+
+    @property
+    def param_dict(self) -> dict:
+        return dict(self.params)
+
+    @property
+    def changed(self) -> dict:
+        """The parameters that differ from the block's defaults (for labels)."""
+        if self.kind == "helper":
+            return self.param_dict
+        from quantrtl.blocks import get_block
+        defaults = get_block(self.name).defaults()
+        return {k: v for k, v in self.params if defaults.get(k) != v}
+
+    @property
+    def label(self) -> str:
+        if self.kind == "helper":
+            return f"{self.name}{self.param_dict['width']}"
+        shown = {**self.changed, **{k: v for k, v in self.params if k in LABEL_PARAMS}}
+        args = ",".join(f"{k}={v}" for k, v in sorted(shown.items()))
+        return f"{self.name}({args})" if args else self.name
+
+    @property
+    def top(self) -> str:
+        if self.kind == "helper":
+            from .helpers import helper_top
+            return helper_top(self.name, self.param_dict["width"])
+        return f"quantrtl_{self.name}"
+
+    def verilog(self) -> str:
+        if self.kind == "helper":
+            from .helpers import helper_verilog
+            return helper_verilog(self.name, self.param_dict["width"])
+        from quantrtl.blocks import get_block
+        return get_block(self.name).verilog(self.param_dict)
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "name": self.name, "params": self.param_dict,
+                "label": self.label}
+
+
+def assumptions() -> dict:
+    return {
+        "library": "OSU 0.18 um standard cells (Debian qflow-tech-osu018), typical, 1.8 V, 25 C",
+        "mapping": "yosys synth -flatten; dfflibmap; abc -D 10000 -constr (delay-target "
+                   "mapping with buffering and gate sizing; INVX1 input drivers, 10 fF "
+                   "output loads)",
+        "sta": f"own NLDM STA over the mapped netlist: ideal clock (slew {CLOCK_SLEW_NS} ns), "
+               f"inputs at 0 ns with slew {INPUT_SLEW_NS} ns, outputs required at the next "
+               f"edge, worse of rise/fall per arc",
+        "wire_load": f"{WIRE_CAP_PER_FANOUT_PF * 1000:g} fF per fan-out pin; "
+                     f"{OUTPUT_LOAD_PF * 1000:g} fF per primary output",
+        "energy": "Icarus zero-delay gate-level simulation of the full-throughput workload; "
+                  "settled toggles per net (no glitches) x (1/2 C V^2 + liberty internal "
+                  "energy); flip-flop clock-pin energy and clock-net C V^2 every cycle; "
+                  "leakage at the 10 ns testbench clock",
+        "sanity": "Horowitz ISSCC 2014 45 nm / 0.9 V figures scaled by (180/45) x (1.8/0.9)^2",
+    }
+
+
+def _hash(*parts) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(str(p).encode())
+        h.update(b"\0")
+    return h.hexdigest()[:12]
+
+
+def _work_dir(design: Design, root: Path, verilog: str) -> Path:
+    safe = design.label.replace("(", "-").replace(")", "").replace(",", "-").replace("=", "")
+    return Path(root) / f"{safe}-{_hash(verilog)[:8]}"
+
+
+def _cached(path: Path, key: str):
+    if path.exists():
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            return None
+        if data.get("key") == key:
+            return data
+    return None
+
+
+def _save(path: Path, key: str, data: dict) -> None:
+    path.write_text(json.dumps({**data, "key": key}, indent=1, sort_keys=True) + "\n")
+
+
+def synthesize(design: Design, *, root: Path = DEFAULT_ROOT, fresh: bool = False) -> dict:
+    """Yosys flows + STA (cached); returns the synthesis part of a result."""
+    lib_path, _ = osu018()
+    verilog = design.verilog()
+    work = _work_dir(design, root, verilog)
+    key = _hash(verilog, SCRIPT_VERSION, SYNTH_VERSION, lib_path.stat().st_size)
+    cache = work / "synth.json"
+    if not fresh and (hit := _cached(cache, key)) is not None and (work / "netlist.v").exists():
+        hit.pop("key")
+        return {**hit, "work": str(work), "cached": True}
+    start = time.monotonic()
+    stats = run_flows(work, design.top, verilog, lib_path)
+    t_yosys = time.monotonic() - start
+    library = load_library(lib_path)
+    net = load_netlist(stats["netlist_json"], library, design.top)
+    timing = analyze(net)
+    generic, osu, ice = stats["generic"], stats["osu018"], stats["ice40"]
+    area, seq_area = net.area()
+    gen_types = generic["num_cells_by_type"]
+    ice_types = ice["num_cells_by_type"]
+    result = {
+        "generic": {
+            "cells": generic["num_cells"], "by_type": gen_types,
+            "transistors": int(generic.get("estimated_num_transistors", 0)),
+            "flip_flops": sum(v for k, v in gen_types.items() if "DFF" in k),
+        },
+        "osu018": {
+            "cells": osu["num_cells"], "by_type": osu["num_cells_by_type"],
+            "area_um2": round(float(osu.get("area", area)), 1),
+            "sequential_area_um2": round(seq_area, 1),
+            "sequential_share": round(seq_area / area, 4) if area else 0.0,
+            "flip_flops": sum(1 for i in net.instances if i.cell.sequential),
+            "leakage_nw": round(sum(i.cell.leakage for i in net.instances), 3),
+        },
+        "timing": timing.as_dict(),
+        "ice40": {
+            "cells": ice["num_cells"], "by_type": ice_types,
+            "lut4": ice_types.get("SB_LUT4", 0), "carry": ice_types.get("SB_CARRY", 0),
+            "ff": sum(v for k, v in ice_types.items() if k.startswith("SB_DFF")),
+        },
+        "seconds": {"yosys": round(t_yosys, 2), "sta": round(time.monotonic() - start
+                                                             - t_yosys, 2)},
+    }
+    if abs(area - float(osu.get("area", area))) > 1e-6 * max(area, 1):
+        result["osu018"]["area_check"] = f"netlist sum {area} differs from yosys stat"
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "slews.json").write_text(json.dumps({str(k): v for k, v in timing.slews.items()}))
+    _save(cache, key, result)
+    return {**result, "work": str(work), "cached": False}
+
+
+def _workload(design: Design, n: int, seed: int):
+    """``(mode, env, info)`` for the energy testbench :mod:`synth.activity_tb`."""
+    if design.kind == "helper":
+        from .helpers import helper_inputs
+        cycles = 1024
+        op = {"mul": f"INT{design.param_dict['width']} multiply",
+              "add": f"INT{design.param_dict['width']} add"}[design.name]
+        return "random", {"QUANTRTL_INPUTS": json.dumps(helper_inputs(design.name,
+                                                                      design.param_dict["width"])),
+                          "QUANTRTL_CYCLES": cycles}, {"ops": cycles, "op": op,
+                                                        "dot_products": 0, "length": 1}
+    from quantrtl.blocks import get_block
+    from .workloads import WORKLOADS
+    if design.name not in WORKLOADS:
+        return None, None, None
+    component = get_block(design.name).build(design.param_dict)
+    vectors, info = WORKLOADS[design.name](component, np.random.default_rng(seed), n,
+                                           seed=seed)
+    return "vectors", vectors, info
+
+
+def measure_energy(design: Design, synth: dict, *, n: int = 64, seed: int = 1,
+                   fresh: bool = False, keep_vcd: bool = False) -> dict | None:
+    """Gate-level simulation of the workload with toggle counting; energy per operation.
+    ``None`` if the block has no workload yet."""
+    from tb.gate_level import simulate_netlist
+    lib_path, cells = osu018()
+    work = Path(synth["work"]).resolve()
+    mode, payload, info = _workload(design, n, seed)
+    if mode is None:
+        return None
+    key = _hash(FLOW_VERSION, (work / "netlist.v").read_text(), mode, n, seed,
+                json.dumps(info, sort_keys=True))
+    cache = work / f"energy-n{n}-s{seed}.json"
+    if not fresh and (hit := _cached(cache, key)) is not None:
+        hit.pop("key")
+        return {**hit, "cached": True}
+    start = time.monotonic()
+    gl = work / f"gl-n{n}"
+    gl.mkdir(parents=True, exist_ok=True)
+    vcd, window = gl / "activity.vcd", gl / "window.json"
+    window.unlink(missing_ok=True)
+    env = {"QUANTRTL_WORKLOAD_MODE": mode, "QUANTRTL_WINDOW": window}
+    # cocotb's runner hands the simulator our sys.path as PYTHONPATH; the test module lives
+    # in this package, which may be imported from the source tree rather than installed.
+    import sys
+    if str(_REPO) not in sys.path:
+        sys.path.append(str(_REPO))
+    if mode == "vectors":
+        np.savez(gl / "vectors.npz", **payload)
+        env["QUANTRTL_VECTORS"] = gl / "vectors.npz"
+        env["QUANTRTL_SKIP_BEATS"] = info.get("skip_beats", 0)
+    else:
+        env.update(payload)
+    simulate_netlist(work / "netlist.v", cells, design.top, "synth.activity_tb",
+                     block=design.name if design.kind == "block" else None,
+                     params=design.param_dict if design.kind == "block" else None,
+                     build_dir=gl, seed=seed, vcd=vcd, extra_env=env)
+    t_sim = time.monotonic() - start
+    w = json.loads(window.read_text())
+    toggles, _ = toggle_counts(vcd, w["t0_ps"], w["t1_ps"])
+    if not keep_vcd:
+        vcd.unlink(missing_ok=True)
+    library = load_library(lib_path)
+    net = load_netlist(work / "netlist.json", library, design.top)
+    slews = {int(k): v for k, v in json.loads((work / "slews.json").read_text()).items()}
+    cycles = round((w["t1_ps"] - w["t0_ps"]) / w["period_ps"])
+    report = energy_from_toggles(net, toggles, cycles, w["period_ps"] / 1000, slews)
+    ops = info["ops"]
+    per_op = report.total_pj / ops
+    result = {
+        "workload": info, "seed": seed, **report.as_dict(),
+        "pj_per_op": round(per_op, 4),
+        "pj_per_op_datapath": round((report.switching_pj + report.internal_comb_pj) / ops, 4),
+        "pj_per_op_gated": round(report.total_gated_pj / ops, 4),
+        "cycles_per_op": round(cycles / ops, 4),
+        "seconds": {"simulation": round(t_sim, 2),
+                    "toggles_energy": round(time.monotonic() - start - t_sim, 2)},
+    }
+    if info.get("dot_products"):
+        result["pj_per_dot_product"] = round(report.total_pj / info["dot_products"], 3)
+        result["pj_per_dot_product_gated"] = round(report.total_gated_pj
+                                                   / info["dot_products"], 3)
+        result["cycles_per_dot_product"] = round(cycles / info["dot_products"], 3)
+    _save(cache, key, result)
+    return {**result, "cached": False}
+
+
+def run_point(design: Design, *, energy: bool = True, lengths=(64,), seed: int = 1,
+              root: Path = DEFAULT_ROOT, fresh: bool = False) -> dict:
+    """Everything for one design; never raises (errors are recorded in the result)."""
+    start = time.monotonic()
+    out = {"design": design.as_dict(), "pid": os.getpid()}
+    try:
+        out["synth"] = synthesize(design, root=root, fresh=fresh)
+        if energy:
+            from .workloads import USES_LENGTH
+            out["energy"] = {}
+            if not (design.kind == "block" and design.name in USES_LENGTH):
+                lengths = tuple(lengths)[:1]
+            for n in lengths:
+                e = measure_energy(design, out["synth"], n=n, seed=seed, fresh=fresh)
+                if e is not None:
+                    out["energy"][str(n)] = e
+    except Exception as exc:  # reported, not fatal for the other points of a sweep
+        import traceback
+        out["error"] = f"{type(exc).__name__}: {exc}"
+        out["traceback"] = traceback.format_exc()[-3000:]
+    out["seconds"] = round(time.monotonic() - start, 2)
+    return out
+
+
+def sanity_reference() -> dict:
+    lib_path, _ = osu018()
+    return horowitz_scaled(NODE_NM, load_library(lib_path).voltage)

@@ -1,0 +1,111 @@
+"""Energy workloads: the vector sets streamed through each block's gate-level netlist.
+
+A workload function takes the built component, a NumPy generator and the dot-product
+length ``n`` (ignored by blocks that are not dot products) and returns
+``(vectors, info)``: ``vectors`` in the format of :mod:`tb.adapters` (so every energy run
+is also checked against the golden model), ``info`` with ``ops`` (the operations the
+energy is divided by), ``op`` (their name), ``dot_products``, ``length`` and
+``skip_beats`` (leading set-up beats, e.g. a LUT load, kept out of the energy window).
+
+Dot-product blocks share one synthetic layer (:func:`synthetic_layer`), so INT8 and DNA-TEQ
+see the same real-valued tensors: weights ~ Laplace(0, 0.05) (the heavy-tailed shape of
+trained weights) and ReLU activations max(0, N(0, 1)) (half of them exactly zero), each
+dot product a fresh row.  INT8 quantizes them as TFLite does (symmetric per-tensor int8
+weights; asymmetric activations with zero point -128, i.e. ``input_offset`` 128); DNA-TEQ
+with :func:`golden.dnateq.search_tensor` at each ``n`` and the best shared base of a
+small grid.  A new block gets energy figures by adding an entry to :data:`WORKLOADS`
+(and its adapter to ``tb.adapters``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from golden._ints import signed_range
+
+__all__ = ["WORKLOADS", "USES_LENGTH", "ELEMENTS_PER_RUN", "synthetic_layer"]
+
+ELEMENTS_PER_RUN = 1024     # operand pairs per energy run (at least 2 dot products)
+BASES = (1.05, 1.1, 1.2, 1.35, 1.5, 2.0, 3.0)
+
+
+def synthetic_layer(seed: int, count: int, n: int):
+    """``(x, w)`` float64 ``[count, n]``: ReLU activations and Laplace weights."""
+    rng = np.random.default_rng([seed, count, n])
+    x = np.maximum(rng.normal(0.0, 1.0, size=(count, n)), 0.0)
+    w = rng.laplace(0.0, 0.05, size=(count, n))
+    return x, w
+
+
+def _count(n):
+    return max(2, ELEMENTS_PER_RUN // n)
+
+
+def mac_workload(c, rng, n=64, seed=1):
+    if n % c.lanes:
+        raise ValueError(f"dot-product length n={n} is out of range: allowed a multiple of "
+                         f"lanes={c.lanes}")
+    count = _count(n)
+    x, w = synthetic_layer(seed, count, n)
+    lo, hi = signed_range(c.width)
+    qmax_w = hi
+    w_q = np.clip(np.round(w / (np.abs(w).max() / qmax_w)), -qmax_w, qmax_w).astype(np.int64)
+    levels = (1 << c.width) - 1
+    a_q = np.clip(np.round(x / (x.max() / levels)), 0, levels).astype(np.int64) + lo
+    vectors = {"a": a_q, "w": w_q}
+    if c.bias:
+        limit = 1 << min(12, c.acc_width - 2)
+        vectors["bias"] = rng.integers(-limit, limit, size=count, endpoint=True)
+    if c.offset:
+        vectors["input_offset"] = np.int64(-lo)          # -zero_point, zero point = lo
+    return vectors, {"ops": count * n, "op": "MAC", "dot_products": count, "length": n,
+                     "skip_beats": 0, "data": "synthetic layer (ReLU activations, "
+                                                "Laplace weights), TFLite int8"}
+
+
+def dnateq_workload(c, rng, n=64, seed=1):
+    from golden import dnateq as g
+    count = _count(n)
+    x, w = synthetic_layer(seed, count, n)
+    best = None
+    for b in BASES:
+        px, ex = g.search_tensor(x, c.n, b)
+        pw, ew = g.search_tensor(w, c.n, b)
+        try:
+            g.make_lut(px, pw, frac_bits=c.frac_bits, lut_width=c.lut_width)
+        except ValueError:
+            continue
+        if best is None or ex + ew < best[0]:
+            best = (ex + ew, b, px, pw, ex, ew)
+    if best is None:
+        raise ValueError(f"no base of {BASES} gives a LUT that fits lut_width={c.lut_width}")
+    _, b, px, pw, ex, ew = best
+    vectors = {"x": g.quantize(x, px), "w": g.quantize(w, pw), "b": np.float64(b),
+               "alpha_x": np.float64(px.alpha), "beta_x": np.float64(px.beta),
+               "alpha_w": np.float64(pw.alpha), "beta_w": np.float64(pw.beta)}
+    return vectors, {"ops": count * n, "op": "pair", "dot_products": count, "length": n,
+                     "skip_beats": int(c.entries), "rmae_x": round(ex, 4),
+                     "rmae_w": round(ew, 4), "base": b,
+                     "data": "synthetic layer (ReLU activations, Laplace weights), "
+                             "DNA-TEQ codes"}
+
+
+def requant_workload(c, rng, n=64, seed=1):
+    from golden.requant import MULTIPLIER_MAX, MULTIPLIER_MIN
+    count = 512
+    lo, hi = signed_range(c.out_width)
+    magnitude = rng.integers(0, 24, size=count)
+    vectors = {
+        "acc": rng.integers(-(1 << 31), (1 << 31) - 1, size=count, endpoint=True) >> magnitude,
+        "multiplier": rng.integers(MULTIPLIER_MIN, MULTIPLIER_MAX, size=count, endpoint=True),
+        "shift": rng.integers(-16, 0, size=count, endpoint=True),
+        "zero_point": np.int64(rng.integers(lo, hi, endpoint=True)),
+        "qmin": np.int64(lo), "qmax": np.int64(hi),
+    }
+    return vectors, {"ops": count, "op": "requantization", "dot_products": count,
+                     "length": 1, "skip_beats": 0, "data": "random accumulators"}
+
+
+WORKLOADS = {"mac": mac_workload, "requant": requant_workload, "dnateq": dnateq_workload}
+# Blocks whose workload depends on the dot-product length (the others are measured once).
+USES_LENGTH = {"mac", "dnateq"}

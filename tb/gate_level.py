@@ -1,0 +1,99 @@
+"""Run cocotb test modules on a synthesized gate-level netlist in Icarus Verilog.
+
+The netlist written by :mod:`synth.yosys` keeps the block's top-level ports, so the same
+testbenches (``tb.test_mac``, ``tb.test_requant``, ...) run on it unchanged; the standard
+cells come from the library's Verilog models (``osu018_stdcells.v``, simulated without
+their ``specify`` delays: zero-delay).  Optionally every net of the top scope is dumped to
+a VCD file (for switching-activity energy estimates, :mod:`synth.energy`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+
+from cocotb_tools.check_results import get_results
+from cocotb_tools.runner import Icarus
+
+from .runner import TIMESCALE, SimulationError, simulator_status
+
+__all__ = ["simulate_netlist"]
+
+_DUMP_MODULE = "quantrtl_vcd_dump"
+
+
+class _IcarusVcd(Icarus):
+    """cocotb's Icarus runner passes vvp ``-none`` (no dumps at all) unless it dumps FST
+    waves itself; our own VCD dump module needs ``-vcd`` instead."""
+
+    def _test_command(self):
+        return [["-vcd" if arg == "-none" else arg for arg in cmd]
+                for cmd in super()._test_command()]
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+
+
+def simulate_netlist(netlist: Path, cells: Path, top: str, test_module: str, *,
+                     block: str | None, params: dict | None = None,
+                     build_dir: Path, testcase: str | None = None, seed: int | None = None,
+                     vcd: Path | None = None, extra_env: dict | None = None,
+                     verbose: bool = False) -> Path:
+    """Build ``netlist`` + the cell models ``cells`` for Icarus and run ``test_module``.
+
+    ``block``/``params`` reach the testbench as ``QUANTRTL_BLOCK``/``QUANTRTL_PARAMS``
+    (as in :func:`tb.runner.simulate`).  With ``vcd``, the nets of the top module (one
+    level: the flattened netlist's nets, not the cells' insides) are dumped there.
+    Returns the results XML; raises :class:`SimulationError` if any test failed.
+    """
+    available, reason = simulator_status("icarus")
+    if not available:
+        raise SimulationError(f"icarus is not available: {reason}")
+    build_dir = Path(build_dir).resolve()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    sources = [Path(netlist).resolve(), Path(cells).resolve()]
+    build_args = []
+    if vcd is not None:
+        dump = build_dir / f"{_DUMP_MODULE}.v"
+        _write_if_changed(dump, (
+            f"module {_DUMP_MODULE}();\n"
+            f"  initial begin\n"
+            f"    $dumpfile(\"{Path(vcd).resolve()}\");\n"
+            f"    $dumpvars(1, {top});\n"
+            f"  end\n"
+            f"endmodule\n"))
+        sources.append(dump)
+        build_args += ["-s", _DUMP_MODULE]
+    env = {**({"QUANTRTL_BLOCK": block} if block else {}),
+           "QUANTRTL_PARAMS": json.dumps(params or {}, sort_keys=True),
+           **{k: str(v) for k, v in (extra_env or {}).items()}}
+    if seed is None:
+        seed = int(os.environ.get("QUANTRTL_SEED") or random.SystemRandom().getrandbits(32))
+    print(f"[quantrtl] icarus gate-level {top} {json.dumps(params or {}, sort_keys=True)} "
+          f"{test_module}: seed {seed} (reproduce with QUANTRTL_SEED={seed})", flush=True)
+    runner = _IcarusVcd() if vcd is not None else Icarus()
+    results = build_dir / f"results-{test_module.rsplit('.', 1)[-1]}.xml"
+    results.unlink(missing_ok=True)
+    try:
+        runner.build(sources=sources, hdl_toplevel=top, build_dir=build_dir,
+                     build_args=build_args, timescale=TIMESCALE, verbose=verbose,
+                     log_file=build_dir / "build.log", always=True)
+        runner.test(test_module=test_module, hdl_toplevel=top, build_dir=build_dir,
+                    test_dir=build_dir, testcase=testcase, seed=seed, extra_env=env,
+                    results_xml=str(results), timescale=TIMESCALE, verbose=verbose)
+    except SystemExit as exc:
+        raise SimulationError(f"gate-level simulation of {top} failed (exit {exc.code}); "
+                              f"see {build_dir}") from None
+    except Exception as exc:
+        raise SimulationError(f"gate-level build or run of {top} failed: {exc}; see "
+                              f"{build_dir / 'build.log'}") from exc
+    tests, failed = get_results(results)
+    if tests == 0 or failed:
+        raise SimulationError(f"{failed} of {tests} cocotb tests failed on the gate-level "
+                              f"netlist of {top}; results in {results}")
+    return results
+
