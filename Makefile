@@ -10,17 +10,20 @@ STAMP  := $(VENV)/.quantrtl-installed
 SIM    ?= verilator
 WAVES  ?= 0
 PYTEST_ARGS ?=
+JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 
 export WAVES
 
-.PHONY: all venv icarus verilog sim test bench summary clean distclean help
+.PHONY: all venv icarus verilog sim synth test bench summary clean distclean help
 
-all: verilog sim summary
+all: verilog sim synth summary
 
 help:
 	@sed -n '1,4p' Makefile | sed 's/^# \{0,1\}//'
 	@echo "  make verilog   RTL of every block (default parameters) into build/rtl/"
 	@echo "  make sim       cocotb testbenches on SIM=verilator|icarus (WAVES=1 for waveforms)"
+	@echo "  make synth     Yosys area/timing/energy reports and the INT8 vs DNA-TEQ headline"
+	@echo "                 into build/reports/ (SYNTH_ARGS='--sweep mac:lanes=1,2,4' ...)"
 	@echo "  make bench     throughput, latency and golden-model speed figures into build/bench/"
 
 $(STAMP): pyproject.toml
@@ -41,16 +44,22 @@ verilog: $(STAMP)
 	$(PY) -m quantrtl verilog all -o build/rtl
 
 sim: $(STAMP) $(if $(filter icarus,$(SIM)),icarus)
-	QUANTRTL_SIMS=$(SIM) $(PY) -m pytest -m sim tests $(PYTEST_ARGS)
+	QUANTRTL_SIMS=$(SIM) $(PY) -m pytest -n $(JOBS) -m sim tests $(PYTEST_ARGS)
+
+synth: $(STAMP) icarus
+	bash tools/fetch-osu018.sh build/tech
+	$(PY) -m synth -o build/reports $(SYNTH_ARGS)
 
 summary: $(STAMP)
 	@$(PY) -m quantrtl summary
 
 test: $(STAMP) icarus
-	QUANTRTL_SIMS=verilator,icarus $(PY) -m pytest tests $(PYTEST_ARGS)
+	QUANTRTL_SIMS=verilator,icarus $(PY) -m pytest -n $(JOBS) tests $(PYTEST_ARGS)
 
 bench: $(STAMP) icarus
 	$(PY) -m quantrtl.bench -o build/bench
+	$(PY) -m quantrtl.bench_dnateq -o build/bench
+	$(PY) -m quantrtl.bench_huffman -o build/bench
 
 clean:
 	rm -rf build sim_build .pytest_cache

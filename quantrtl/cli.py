@@ -92,6 +92,11 @@ def cmd_summary(args, extra) -> int:
     return 0
 
 
+def cmd_synth(args, extra) -> int:
+    from synth.__main__ import main as synth_main
+    return synth_main(extra)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="quantrtl", formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -124,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="chance per cycle that the output is ready (backpressure)")
     p.set_defaults(func=cmd_run)
 
+    p = sub.add_parser("synth", add_help=False,
+                       help="Yosys area/timing/energy reports (options: quantrtl synth --help)")
+    p.set_defaults(func=cmd_synth)
+
     p = sub.add_parser("summary", help="summarise emitted RTL and simulation results")
     p.add_argument("--rtl", default="build/rtl")
     p.add_argument("--sim-dir", default="build/sim")
@@ -134,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command not in ("verilog", "run"):
+    if extra and args.command not in ("verilog", "run", "synth"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.func(args, extra)

@@ -51,7 +51,7 @@ class Design:
     @classmethod
     def helper(cls, op: str, width: int) -> "Design":
         from .helpers import _Registered
-        _Registered(op, width)                 # validates
+        _Registered(op, width)._MustUse__silence = True   # validates; never elaborated
         return cls("helper", op, (("width", width),))
 
     @property
