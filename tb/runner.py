@@ -111,7 +111,10 @@ def simulate(block_name: str, params: dict | None, test_module: str, *,
     _write_if_changed(source, block.verilog(params))
 
     if sim == "verilator":
-        os.environ.setdefault("MAKEFLAGS", VERILATOR_MAKEFLAGS)
+        # Appended, not defaulted: under `make test` the parent make sets MAKEFLAGS itself.
+        makeflags = os.environ.get("MAKEFLAGS", "")
+        if "CFG_CXXFLAGS_PCH_I" not in makeflags:
+            os.environ["MAKEFLAGS"] = f"{makeflags} {VERILATOR_MAKEFLAGS}".strip()
     runner = get_runner(sim)
     build_args = ["-Wno-fatal"] if sim == "verilator" else []
     env = {
