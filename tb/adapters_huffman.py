@@ -14,7 +14,7 @@ golden result is :func:`golden.huffman.decode` of :func:`golden.huffman.encode`.
 :func:`packet_beats` turns a code and an encoded stream into input beats (table beats, a
 ``COUNT`` beat, ``DATA`` words); :func:`run_packets` drives beats into the decoder and
 collects symbols (any ``lanes``), the error flag and kind; :class:`HuffmanAdapter` plugs the
-block into :func:`tb.harness.run_vectors` (``lanes = 1``: one symbol per output beat).
+block into :func:`tb.harness.run_vectors` (``quantrtl run``), for any ``lanes``.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def split_streams(vectors, component):
 
 
 class HuffmanAdapter:
-    """``quantrtl run`` / :func:`tb.harness.run_vectors` adapter (one symbol per beat)."""
+    """``quantrtl run`` / :func:`tb.harness.run_vectors` adapter (any ``lanes``)."""
 
     output = "symbols"
     required = ("symbols",)
@@ -109,16 +109,13 @@ class HuffmanAdapter:
     def __init__(self, component):
         self.c = component
         self.codec = PayloadCodec(component.input_layout)
+        self.out_codec = PayloadCodec(component.output_shape)
 
     def config(self, vectors) -> dict:
         split_streams(vectors, self.c)
         return {"restart": 0}
 
     def encode(self, vectors) -> list[int]:
-        if self.c.lanes != 1:
-            raise ValueError(f"lanes={self.c.lanes} is out of range for the one-symbol-per-"
-                             f"beat harness: allowed [1, 1] (use tb.adapters_huffman."
-                             f"run_packets)")
         beats = []
         for part, code, enc in split_streams(vectors, self.c):
             beats += packet_beats(self.codec, self.c, code, enc.words, enc.count)
@@ -131,6 +128,16 @@ class HuffmanAdapter:
 
     def count(self, vectors) -> int:
         return int(np.asarray(vectors["symbols"]).size)
+
+    def decode_output(self, word: int) -> list[int]:
+        """The symbols of one output beat (1..lanes of them)."""
+        if self.c.lanes == 1:
+            return [self.out_codec.unpack_value(word)]
+        fields = self.out_codec.unpack(word)
+        n = fields["n"]
+        if not 1 <= n <= self.c.lanes:
+            raise AssertionError(f"output beat with n={n} symbols (allowed 1..{self.c.lanes})")
+        return [fields[f"sym[{k}]"] for k in range(n)]
 
 
 async def run_packets(env, beats, *, expected, error=0, valid_probability=1.0,
@@ -148,17 +155,7 @@ async def run_packets(env, beats, *, expected, error=0, valid_probability=1.0,
     from .streams import Scoreboard, StreamDriver, StreamMonitor
 
     dut, c = env.dut, env.component
-    out_codec = PayloadCodec(c.output_shape)
-    if c.lanes == 1:
-        def unpack(word):
-            return [out_codec.unpack_value(word)]
-    else:
-        def unpack(word):
-            fields = out_codec.unpack(word)
-            n = fields["n"]
-            if not 1 <= n <= c.lanes:
-                raise AssertionError(f"output beat with n={n} symbols (allowed 1..{c.lanes})")
-            return [fields[f"sym[{k}]"] for k in range(n)]
+    unpack = HuffmanAdapter(c).decode_output
     expected = [int(v) for v in expected]
     monitor = StreamMonitor(dut, "o", dut.clk, rng=env.random,
                             ready_probability=ready_probability, decode=unpack).start()

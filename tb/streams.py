@@ -115,11 +115,12 @@ class StreamMonitor:
 
     ``ready_probability`` is the chance that ``ready`` is high in a cycle.  It also checks
     the stream rules: while ``valid`` is high and ``ready`` low, neither ``valid`` nor the
-    payload may change.
+    payload may change.  With ``flatten=True``, ``decode`` returns a list of items per beat
+    (e.g. several symbols) and ``received`` holds the items.
     """
 
     def __init__(self, dut, name: str, clock, *, rng: random.Random | None = None,
-                 ready_probability: float = 1.0, decode=int):
+                 ready_probability: float = 1.0, decode=int, flatten: bool = False):
         self.valid = getattr(dut, f"{name}__valid")
         self.ready = getattr(dut, f"{name}__ready")
         self.payload = getattr(dut, f"{name}__payload")
@@ -127,6 +128,7 @@ class StreamMonitor:
         self.rng = rng or random.Random(1)
         self.ready_probability = ready_probability
         self.decode = decode
+        self.flatten = flatten
         self.received: list = []
         self.cycles = 0
         self.transfer_cycles: list[int] = []
@@ -157,7 +159,10 @@ class StreamMonitor:
                 if word != stalled_word:
                     raise ProtocolError(f"payload changed while stalled at cycle {self.cycles}")
             if valid and ready:
-                self.received.append(self.decode(word))
+                if self.flatten:
+                    self.received.extend(self.decode(word))
+                else:
+                    self.received.append(self.decode(word))
                 self.transfer_cycles.append(self.cycles)
                 stalled_word = None
             elif valid:

@@ -31,3 +31,19 @@ def test_huffman(sim, params):
 @pytest.mark.parametrize("params", DQA_PARAMS, ids=_id)
 def test_dqa(sim, params):
     simulate("dqa", params, "tb.test_dqa", sim=sim)
+
+
+@pytest.mark.sim
+def test_run_vectors_with_several_symbols_per_beat(sim):
+    """``quantrtl run``'s path (tb.harness via the adapter) on a 2-lane decoder: several
+    streams (one empty), random gaps and backpressure, every symbol checked."""
+    import numpy as np
+
+    from tb.runner import run_block
+
+    rng = np.random.default_rng(17)
+    symbols = np.minimum(rng.geometric(0.45, 1500) - 1, 7)
+    rtl, golden, _ = run_block("huffman", HUFFMAN_PARAMS[1],
+                               {"symbols": symbols, "lengths": np.array([600, 0, 900])},
+                               sim=sim, valid_probability=0.8, ready_probability=0.6)
+    assert np.array_equal(golden, symbols) and np.array_equal(rtl, golden)
