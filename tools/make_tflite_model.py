@@ -13,9 +13,9 @@ full-integer post-training quantization and writes:
 TensorFlow is NOT a dependency of quantrtl; it is only needed to (re)make the
 model. Run from the repository root, in a separate venv::
 
-    python3 -m venv /tmp/tfenv
-    /tmp/tfenv/bin/pip install tensorflow scikit-learn
-    /tmp/tfenv/bin/python tools/make_tflite_model.py
+    python3 -m venv ../tfenv
+    ../tfenv/bin/pip install tensorflow scikit-learn
+    ../tfenv/bin/python tools/make_tflite_model.py
 
 (i.e. ``python tools/make_tflite_model.py`` in a venv with tensorflow and
 scikit-learn). Made with tensorflow 2.21.0 / keras 3.15.1 / scikit-learn
