@@ -14,7 +14,7 @@ JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 
 export WAVES
 
-.PHONY: all venv icarus verilog sim synth test bench summary clean distclean help
+.PHONY: all venv icarus verilog sim synth test bench experiments summary clean distclean help
 
 all: verilog sim synth summary
 
@@ -24,6 +24,7 @@ help:
 	@echo "  make sim       cocotb testbenches on SIM=verilator|icarus (WAVES=1 for waveforms)"
 	@echo "  make synth     Yosys area/timing/energy reports and the INT8 vs DNA-TEQ headline"
 	@echo "                 into build/reports/ (SYNTH_ARGS='--sweep mac:lanes=1,2,4' ...)"
+	@echo "  make experiments  Table I fits, DNA-TEQ and DQA on MiniLM and digits (build/reports/)"
 	@echo "  make bench     throughput, latency and golden-model speed figures into build/bench/"
 
 $(STAMP): pyproject.toml
@@ -49,6 +50,9 @@ sim: $(STAMP) $(if $(filter icarus,$(SIM)),icarus)
 synth: $(STAMP) icarus
 	bash tools/fetch-osu018.sh build/tech
 	$(PY) -m synth -o build/reports $(SYNTH_ARGS)
+
+experiments: $(STAMP)
+	$(PY) -m quantrtl experiment all -o build/reports/experiments
 
 summary: $(STAMP)
 	@$(PY) -m quantrtl summary

@@ -97,6 +97,18 @@ def cmd_synth(args, extra) -> int:
     return synth_main(extra)
 
 
+def cmd_experiment(args, extra) -> int:
+    from .experiments.run import EXPERIMENTS, run_experiment
+    names = EXPERIMENTS if args.experiment == "all" else [args.experiment]
+    workloads = ["minilm", "digits"] if args.workload == "all" else [args.workload]
+    for workload in workloads:
+        for name in names:
+            if name == "dqa" and workload == "minilm" and args.workload == "all":
+                continue  # DQA's accuracy table is the digits network's (see the README)
+            run_experiment(name, workload=workload, out=Path(args.output), size=args.size)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="quantrtl", formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -132,6 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("synth", add_help=False,
                        help="Yosys area/timing/energy reports (options: quantrtl synth --help)")
     p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("experiment", help="quantization experiments on real models "
+                       "(tables and plots into build/reports/experiments)")
+    p.add_argument("experiment", choices=["all", "fit", "dnateq", "dqa"])
+    p.add_argument("--workload", default="all", choices=["all", "minilm", "digits"])
+    p.add_argument("--size", type=int, default=None,
+                   help="limit the sentences (minilm) or samples (digits), for quick runs")
+    p.add_argument("-o", "--output", default="build/reports/experiments")
+    p.set_defaults(func=cmd_experiment)
 
     p = sub.add_parser("summary", help="summarise emitted RTL and simulation results")
     p.add_argument("--rtl", default="build/rtl")
