@@ -105,7 +105,9 @@ def cmd_experiment(args, extra) -> int:
         for name in names:
             if name == "dqa" and workload == "minilm" and args.workload == "all":
                 continue  # DQA's accuracy table is the digits network's (see the README)
-            run_experiment(name, workload=workload, out=Path(args.output), size=args.size)
+            kwargs = {"m": args.m, "ratio": args.ratio} if name == "dqa" else {}
+            run_experiment(name, workload=workload, out=Path(args.output), size=args.size,
+                           **kwargs)
     return 0
 
 
@@ -151,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workload", default="all", choices=["all", "minilm", "digits"])
     p.add_argument("--size", type=int, default=None,
                    help="limit the sentences (minilm) or samples (digits), for quick runs")
+    p.add_argument("--m", type=int, default=2, help="DQA: extra bits of important channels")
+    p.add_argument("--ratio", type=float, default=0.25,
+                   help="DQA: share of channels that are important")
     p.add_argument("-o", "--output", default="build/reports/experiments")
     p.set_defaults(func=cmd_experiment)
 

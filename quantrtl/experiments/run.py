@@ -176,6 +176,9 @@ def experiment_dqa(workload, out: Path, bits=(3, 4, 5), m: int = 2, ratio: float
                    step: int = 4, max_length: int = 8) -> str:
     """Activations only are quantized (weights stay float), so the table isolates what
     DQA changes."""
+    m = dqa._check_nm(bits[0], m)[1]
+    if not 0.0 <= float(ratio) <= 1.0:
+        raise ValueError(f"ratio={ratio} is out of range: allowed [0, 1]")
     int8 = workload.metric(int8_transform(workload))
     rows = [{"n": 8, "scheme": "INT8 (weights and activations)", "metric": int8,
              "errors": 0, "huffman_ratio": "-"}]
