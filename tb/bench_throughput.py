@@ -29,11 +29,12 @@ from golden.requant import SHIFT_MAX, SHIFT_MIN
 from .bench_speed import requant_vectors
 from .env import start
 from .harness import run_vectors
+from .streams import BackgroundProcess
 
 SHIFTS = np.arange(SHIFT_MIN, SHIFT_MAX + 1)
 
 
-class HandshakeRecorder:
+class HandshakeRecorder(BackgroundProcess):
     """Cycle numbers of every transfer on the ``i`` and ``o`` streams, counted like
     :class:`tb.streams.StreamMonitor` does (one per rising edge from the cycle it starts in,
     handshakes sampled in ``ReadOnly``).  Start it in the same time step as the monitor."""
@@ -43,16 +44,6 @@ class HandshakeRecorder:
         self.accepted: list[int] = []
         self.delivered: list[int] = []
         self.cycles = 0
-        self._task = None
-
-    def start(self):
-        self._task = cocotb.start_soon(self._run())
-        return self
-
-    def stop(self):
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
 
     async def _run(self):
         dut = self.dut

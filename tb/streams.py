@@ -19,7 +19,26 @@ from cocotb.triggers import ReadOnly, RisingEdge
 from quantrtl.blocks import layout_fields
 from amaranth.lib import data
 
-__all__ = ["PayloadCodec", "StreamDriver", "StreamMonitor", "Scoreboard", "ProtocolError"]
+__all__ = ["PayloadCodec", "StreamDriver", "StreamMonitor", "Scoreboard", "ProtocolError",
+           "BackgroundProcess"]
+
+
+class BackgroundProcess:
+    """A coroutine ``self._run()`` started with :meth:`start` and cancelled with :meth:`stop`."""
+
+    _task = None
+
+    def start(self):
+        self._task = cocotb.start_soon(self._run())
+        return self
+
+    def stop(self):
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def _run(self):
+        raise NotImplementedError
 
 
 class ProtocolError(AssertionError):
@@ -110,7 +129,7 @@ class StreamDriver:
         self.valid.value = 0
 
 
-class StreamMonitor:
+class StreamMonitor(BackgroundProcess):
     """Accepts transfers from a stream with random backpressure and records their payloads.
 
     ``ready_probability`` is the chance that ``ready`` is high in a cycle.  It also checks
@@ -132,16 +151,9 @@ class StreamMonitor:
         self.received: list = []
         self.cycles = 0
         self.transfer_cycles: list[int] = []
-        self._task = None
-
-    def start(self):
-        self._task = cocotb.start_soon(self._run())
-        return self
 
     def stop(self):
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+        super().stop()
         self.ready.value = 0
 
     async def _run(self):
