@@ -23,7 +23,8 @@ help:
 	@echo "  make verilog   RTL of every block (default parameters) into build/rtl/"
 	@echo "  make sim       cocotb testbenches on SIM=verilator|icarus (WAVES=1 for waveforms)"
 	@echo "  make synth     Yosys area/timing/energy reports and the INT8 vs DNA-TEQ headline"
-	@echo "                 into build/reports/ (SYNTH_ARGS='--sweep mac:lanes=1,2,4' ...)"
+	@echo "                 into build/reports/ (~2.5 min on 2 cores; SYNTH_ARGS='--lanes 1,4'"
+	@echo "                 or '--sweep mac:lanes=1,2,4' ...; python -m synth --help)"
 	@echo "  make experiments  Table I fits, DNA-TEQ and DQA on MiniLM and digits (build/reports/)"
 	@echo "  make bench     throughput, latency and golden-model speed figures into build/bench/"
 

@@ -88,7 +88,7 @@ def cmd_run(args, extra) -> int:
 
 def cmd_summary(args, extra) -> int:
     from .summary import summarise
-    print(summarise(Path(args.rtl), Path(args.sim_dir)))
+    print(summarise(Path(args.rtl), Path(args.sim_dir), Path(args.reports)))
     return 0
 
 
@@ -159,9 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="build/reports/experiments")
     p.set_defaults(func=cmd_experiment)
 
-    p = sub.add_parser("summary", help="summarise emitted RTL and simulation results")
+    p = sub.add_parser("summary", help="summarise emitted RTL, simulation and synthesis results")
     p.add_argument("--rtl", default="build/rtl")
     p.add_argument("--sim-dir", default="build/sim")
+    p.add_argument("--reports", default="build/reports", help="where make synth wrote")
     p.set_defaults(func=cmd_summary)
     return parser
 

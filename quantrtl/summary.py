@@ -1,4 +1,5 @@
-"""The summary printed at the end of ``make all``: emitted RTL and simulation results."""
+"""The summary printed at the end of ``make all``: emitted RTL, simulation results and the
+synthesis headline."""
 
 from __future__ import annotations
 
@@ -33,7 +34,28 @@ def _results(sim_dir: Path):
     return rows
 
 
-def summarise(rtl_dir: Path, sim_dir: Path) -> str:
+def _synthesis(reports: Path) -> list:
+    doc_path = reports / "synth.json"
+    out = ["", f"synthesis reports in {reports}/ (synth.md, CSV, JSON, PNG):"]
+    if not doc_path.exists():
+        return out + ["  none yet: run 'make synth'"]
+    doc = json.loads(doc_path.read_text())
+    meta = doc.get("meta", {})
+    out.append(f"  {meta.get('designs')} designs in {meta.get('seconds')} s"
+               f" ({meta.get('cached', 0)} of them from the cache)")
+    rows = [r for r in doc.get("headline", []) if "error" not in r]
+    if rows:
+        n = max(r["n"] for r in rows)
+        out.append(f"  headline at N={n} (energy per dot product, vs INT8, bits moved):")
+        for r in rows:
+            if r["n"] == n:
+                out.append(f"    {r['datapath']:<24} {r['area_um2']:>12,.0f} um^2 "
+                           f"{r['energy_pj'] / 1000:>10,.1f} nJ {r['energy_ratio']:>7.2f}x "
+                           f"{r['memory_bits']:>8,} bits")
+    return out
+
+
+def summarise(rtl_dir: Path, sim_dir: Path, reports: Path | None = None) -> str:
     out = ["", "== quantrtl summary ==", "", f"RTL in {rtl_dir}/:"]
     out.append(f"  {'block':<10} {'file':<24} {'lines':>6} {'latency':>8}  parameters")
     for meta in sorted(rtl_dir.glob("quantrtl_*.json")):
@@ -54,4 +76,6 @@ def summarise(rtl_dir: Path, sim_dir: Path) -> str:
         total = sum(r[3] for r in rows)
         bad = sum(r[4] for r in rows)
         out.append(f"  total: {total} cocotb tests, {bad} failed")
+    if reports is not None:
+        out += _synthesis(reports)
     return "\n".join(out)

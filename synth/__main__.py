@@ -20,7 +20,9 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from .config import DNATEQ_BITS, HEADLINE_LENGTHS, default_designs, headline_designs, load_config, parse_sweep
+from .config import (DNATEQ_BITS, HEADLINE_LANES, HEADLINE_LENGTHS, default_designs,
+                     estimated_cost, headline_designs, headline_members, load_config,
+                     parse_sweep)
 from .flow import DEFAULT_ROOT, Design, assumptions, run_point, sanity_reference
 
 
@@ -48,10 +50,12 @@ def run_all(designs, *, jobs, energy, lengths, head_labels, fresh, root, progres
                                    fresh=fresh, root=root)
             _progress(progress, k, len(designs), results[k], start)
         return results
+    # Longest first (an estimate), so that the workers finish together.
+    order = sorted(range(len(designs)), key=lambda k: estimated_cost(designs[k]), reverse=True)
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(run_point, d, energy=energy,
-                               lengths=_lengths_for(d, head_labels, lengths), fresh=fresh,
-                               root=root): k for k, d in enumerate(designs)}
+        futures = {pool.submit(run_point, designs[k], energy=energy,
+                               lengths=_lengths_for(designs[k], head_labels, lengths),
+                               fresh=fresh, root=root): k for k in order}
         for done, fut in enumerate(as_completed(futures)):
             k = futures[fut]
             results[k] = fut.result()
@@ -88,6 +92,9 @@ def main(argv=None) -> int:
                     help="dot-product lengths N of the headline comparison")
     ap.add_argument("--bits", default=",".join(map(str, DNATEQ_BITS)),
                     help="DNA-TEQ code widths n of the headline comparison")
+    ap.add_argument("--lanes", default=",".join(map(str, HEADLINE_LANES)),
+                    help="lane counts of the headline comparison (INT8 MAC lanes; DNA-TEQ "
+                         "gets the same pairs per clock)")
     ap.add_argument("--no-energy", action="store_true", help="skip gate-level simulations")
     ap.add_argument("--no-default", action="store_true",
                     help="with --sweep/--config: run only those, not the default set")
@@ -97,19 +104,24 @@ def main(argv=None) -> int:
     try:
         lengths = tuple(int(x) for x in args.lengths.split(",") if x)
         bits = tuple(int(x) for x in args.bits.split(",") if x)
+        lanes = tuple(int(x) for x in args.lanes.split(",") if x)
     except ValueError:
-        print("python -m synth: --lengths and --bits take comma-separated integers",
+        print("python -m synth: --lengths, --bits and --lanes take comma-separated integers",
+              file=sys.stderr)
+        return 2
+    if not lengths or not bits or not lanes:
+        print("python -m synth: --lengths, --bits and --lanes need at least one value",
               file=sys.stderr)
         return 2
 
     try:
-        head = headline_designs(bits=bits)
+        head = headline_designs(lanes, bits, min(lengths))
         if args.block:
             designs, head = [Design.block(args.block, _parse_params(args.param))], None
         elif args.no_default:
             designs, head = [], None
         else:
-            designs = default_designs(bits=bits)
+            designs = default_designs(lanes, bits, min(lengths))
         sweep = [d for s in args.sweep for d in parse_sweep(s)]
         if args.config:
             cfg = load_config(args.config)
@@ -124,8 +136,8 @@ def main(argv=None) -> int:
             print(d.label, d.param_dict)
         return 0
     head_labels = set()
-    if head:
-        head_labels = {head["int8"][0].label} | {ds[0].label for ds in head["dnateq"].values()}
+    if head:   # the dot-product engines are measured at every length
+        head_labels = {d.label for d in headline_members(head) if d.name in ("mac", "dnateq")}
     sweep = [d for d in dict.fromkeys(sweep) if d not in designs]
     start = time.monotonic()
     all_results = run_all(designs + sweep, jobs=max(1, args.jobs), energy=not args.no_energy,
@@ -140,8 +152,9 @@ def main(argv=None) -> int:
     head_rows = headline_rows(results, head, lengths) if head else []
     plots = make_plots(args.out if args.out.mkdir(parents=True, exist_ok=True) is None
                        else args.out, rows, head_rows, [design_row(r) for r in sweep_results])
+    cached = sum(1 for r in all_results if (r.get("synth") or {}).get("cached"))
     meta = {"designs": len(designs) + len(sweep), "jobs": args.jobs, "seconds": seconds,
-            "lengths": list(lengths), "energy": not args.no_energy}
+            "cached": cached, "lengths": list(lengths), "energy": not args.no_energy}
     doc = write_reports(args.out, results, head=head, lengths=lengths, sweep=sweep_results,
                         assumptions=assumptions(), sanity=sanity_reference(), meta=meta,
                         plots=plots)
@@ -151,14 +164,15 @@ def main(argv=None) -> int:
         "ice40_carry", "ice40_ff", "op", "pj_per_op"]))
     if doc["headline"]:
         print()
-        print(markdown_table(doc["headline"], ["datapath", "n", "area_um2", "energy_pj",
+        print(markdown_table(doc["headline"], ["datapath", "lanes", "n", "area_um2", "energy_pj",
                                                "cycles", "edp_pj_ns", "energy_saving",
                                                "memory_saving", "error"]))
     if doc["sanity"]:
         print()
         print(markdown_table(doc["sanity"], ["operation", "measured_pj", "horowitz_scaled_pj",
                                              "ratio"]))
-    print(f"\n[synth] {meta['designs']} designs in {seconds} s on {args.jobs} jobs; reports in "
+    print(f"\n[synth] {meta['designs']} designs ({cached} synthesized before, from the cache) "
+          f"in {seconds} s on {args.jobs} jobs; reports in "
           f"{args.out}/ (synth.md, synth.json, synth.csv{', headline.csv' if head_rows else ''}"
           f"{', sweep.csv' if sweep_results else ''}{', PNG plots' if plots else ''})")
     failed = [r for r in all_results if "error" in r]

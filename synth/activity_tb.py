@@ -10,7 +10,7 @@ Two modes, chosen by ``QUANTRTL_WORKLOAD_MODE``:
 ``random``
     a helper design without streams: every input port named in ``QUANTRTL_INPUTS``
     (JSON ``{name: width}``) gets a fresh uniformly random value every clock for
-    ``QUANTRTL_CYCLES`` cycles.
+    ``QUANTRTL_CYCLES`` cycles, from ``random.Random(QUANTRTL_INPUT_SEED)``.
 
 The measurement window (start and end simulation time, clock period) is written as JSON
 to ``QUANTRTL_WINDOW``.
@@ -65,7 +65,9 @@ async def workload(dut):
         await run_vectors(env, vectors, drain_cycles=0)
         _write_window(start["t0"], get_sim_time("ps"))
         return
-    rng = random.Random(int(cocotb.RANDOM_SEED))
+    # The flow's seed, not cocotb's per-test one: the native simulator replays the same
+    # sequence (synth.gatesim.run_random_workload).
+    rng = random.Random(int(os.environ.get("QUANTRTL_INPUT_SEED", cocotb.RANDOM_SEED)))
     inputs = json.loads(os.environ["QUANTRTL_INPUTS"])
     cycles = int(os.environ.get("QUANTRTL_CYCLES", "1000"))
     cocotb.start_soon(Clock(dut.clk, CLOCK_PERIOD_NS, unit="ns").start())

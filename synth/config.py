@@ -14,10 +14,11 @@ from pathlib import Path
 from .flow import Design
 
 __all__ = ["default_designs", "parse_sweep", "load_config", "HEADLINE_LENGTHS",
-           "DNATEQ_BITS", "dnateq_params", "headline_designs", "registered"]
+           "HEADLINE_LANES", "DNATEQ_BITS", "dnateq_params", "headline_designs",
+           "headline_members", "registered", "estimated_cost"]
 
 HEADLINE_LENGTHS = (64, 256, 1024)     # dot-product lengths N of the headline comparison
-HEADLINE_LANES = 1                     # lanes of the INT8 MAC (DNA-TEQ gets the same throughput)
+HEADLINE_LANES = (1,)                  # lanes of the INT8 MAC (DNA-TEQ gets the same throughput)
 DNATEQ_BITS = (3, 4, 5, 6, 7)
 HELPERS = (("mul", 8), ("add", 8), ("add", 32), ("mul", 4))
 
@@ -32,9 +33,14 @@ def _param_names(block: str) -> set:
     return {p.name for p in get_block(block).params}
 
 
-def dnateq_params(bits: int, lanes: int) -> dict:
+def dnateq_params(bits: int, lanes: int, min_length: int = min(HEADLINE_LENGTHS)) -> dict:
     """DNA-TEQ block parameters for ``bits`` (n) and ``lanes``, whatever the block calls
-    them (the first of ``n``/``bits``/``width`` it declares)."""
+    them (the first of ``n``/``bits``/``width`` it declares).
+
+    Same throughput as an INT8 MAC of ``lanes`` lanes: ``lanes`` code pairs per clock, and
+    the fewest post-processor lanes (``pp_lanes``, a power of two) whose ``2^(n+1) /
+    pp_lanes`` clocks per dot product hide behind the ``min_length / lanes`` clocks of
+    counting -- the cheapest DNA-TEQ datapath that keeps pace at every headline length."""
     names = _param_names("dnateq")
     params = {}
     for candidate in ("n", "bits", "width", "n_bits"):
@@ -45,30 +51,64 @@ def dnateq_params(bits: int, lanes: int) -> dict:
         raise ValueError(f"the dnateq block declares none of n/bits/width: {sorted(names)}")
     if "lanes" in names:
         params["lanes"] = lanes
+    if "pp_lanes" in names:
+        entries = 1 << (bits + 1)
+        need = max(1, -(-entries * lanes // min_length))
+        params["pp_lanes"] = min(entries, 1 << (need - 1).bit_length())
     return params
 
 
-def headline_designs(lanes: int = HEADLINE_LANES, bits=DNATEQ_BITS) -> dict:
-    """``{"int8": [Design...], "dnateq": {n: [Design...]}}`` (DNA-TEQ only if registered)."""
-    int8 = [Design.block("mac", {"lanes": lanes}), Design.block("requant", {})]
-    dnateq = {}
-    if registered("dnateq"):
-        for n in bits:
-            dnateq[n] = [Design.block("dnateq", dnateq_params(n, lanes))]
-    return {"int8": int8, "dnateq": dnateq}
+def headline_designs(lanes=HEADLINE_LANES, bits=DNATEQ_BITS,
+                     min_length: int = min(HEADLINE_LENGTHS)) -> dict:
+    """``{lanes: {"int8": [Design...], "dnateq": {n: [Design...]}}}`` (DNA-TEQ only if
+    registered): per lane count, the INT8 MAC + requantizer and the DNA-TEQ datapaths."""
+    if isinstance(lanes, int):
+        lanes = (lanes,)
+    head = {}
+    for L in lanes:
+        int8 = [Design.block("mac", {"lanes": L}), Design.block("requant", {})]
+        dnateq = {}
+        if registered("dnateq"):
+            for n in bits:
+                dnateq[n] = [Design.block("dnateq", dnateq_params(n, L, min_length))]
+        head[L] = {"int8": int8, "dnateq": dnateq}
+    return head
 
 
-def default_designs(lanes: int = HEADLINE_LANES, bits=DNATEQ_BITS) -> list:
+def headline_members(head: dict) -> list:
+    """Every design of a headline comparison, once."""
+    out = []
+    for group in head.values():
+        for d in group["int8"] + [d for ds in group["dnateq"].values() for d in ds]:
+            if d not in out:
+                out.append(d)
+    return out
+
+
+def default_designs(lanes=HEADLINE_LANES, bits=DNATEQ_BITS,
+                    min_length: int = min(HEADLINE_LENGTHS)) -> list:
     designs = [Design.block("mac", {}), Design.block("mac", {"lanes": 4}),
                Design.block("requant", {})]
+    designs += [Design.block(name, {}) for name in ("huffman", "dqa") if registered(name)]
     designs += [Design.helper(op, w) for op, w in HELPERS]
-    head = headline_designs(lanes, bits)
-    for d in head["int8"] + [d for ds in head["dnateq"].values() for d in ds]:
+    for d in headline_members(headline_designs(lanes, bits, min_length)):
         if d not in designs:
             designs.append(d)
-    # Largest first, so that the parallel jobs finish together.
-    big = {d: (d.name == "dnateq", d.param_dict.get("n", 0)) for d in designs}
-    return sorted(designs, key=lambda d: big[d], reverse=True)
+    # Longest first, so that the parallel jobs finish together.
+    return sorted(designs, key=estimated_cost, reverse=True)
+
+
+def estimated_cost(design: Design) -> float:
+    """A rough relative run time of the flow on ``design`` (for scheduling only): DNA-TEQ
+    grows with its counters (2^(n+1) per lane), the requantizer's 64-bit multiplier and
+    the Huffman decoder's tables are mid-sized, the rest is small."""
+    p = design.param_dict
+    if design.kind == "helper":
+        return p["width"] / 8
+    if design.name == "dnateq":
+        return 20.0 * (1 << (p.get("n", 5) + 1)) * p.get("lanes", 1)
+    return {"requant": 300.0, "huffman": 100.0, "mac": 10.0 * p.get("lanes", 1)}.get(
+        design.name, 5.0)
 
 
 def _value(text: str):

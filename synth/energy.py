@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from .netlist import WIRE_CAP_PER_FANOUT_PF, Netlist
 from .sta import CLOCK_SLEW_NS, INPUT_SLEW_NS
 
-__all__ = ["EnergyReport", "energy_from_toggles"]
+__all__ = ["EnergyReport", "energy_from_toggles", "bit_toggles"]
 
 
 @dataclass
@@ -80,7 +80,8 @@ def _mean_energy(tables, load, slew):
     return sum(values) / len(values) if values else 0.0
 
 
-def _bit_toggles(net: Netlist, toggles: dict) -> dict:
+def bit_toggles(net: Netlist, toggles: dict) -> dict:
+    """``{(net name, bit index): toggles}`` (a VCD's view) -> ``{netlist bit: toggles}``."""
     per_bit = {}
     for (name, k), count in toggles.items():
         bits = net.netnames.get(name)
@@ -90,11 +91,12 @@ def _bit_toggles(net: Netlist, toggles: dict) -> dict:
     return per_bit
 
 
-def energy_from_toggles(net: Netlist, toggles: dict, cycles: int, period_ns: float,
+def energy_from_toggles(net: Netlist, per_bit: dict, cycles: int, period_ns: float,
                         slews: dict | None = None) -> EnergyReport:
+    """Energy of ``cycles`` clocks of ``period_ns`` with ``per_bit`` toggles
+    (``{netlist bit: count}``, :func:`bit_toggles` or :mod:`synth.gatesim`)."""
     v2 = net.library.voltage ** 2
     slews = slews or {}
-    per_bit = _bit_toggles(net, toggles)
     switching = internal_comb = internal_seq = 0.0
     counted = 0
     for bit, count in per_bit.items():

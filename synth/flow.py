@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .energy import energy_from_toggles, horowitz_scaled
+from .energy import bit_toggles, energy_from_toggles, horowitz_scaled
 from .liberty import load_library
 from .netlist import OUTPUT_LOAD_PF, WIRE_CAP_PER_FANOUT_PF, load_netlist
 from .sta import CLOCK_SLEW_NS, INPUT_SLEW_NS, analyze
@@ -28,11 +28,11 @@ from .yosys import SCRIPT_VERSION, run_flows
 
 __all__ = ["Design", "run_point", "FLOW_VERSION", "DEFAULT_ROOT", "assumptions"]
 
-FLOW_VERSION = 5     # energy results are keyed on it
+FLOW_VERSION = 6     # energy results are keyed on it
 SYNTH_VERSION = 4    # synthesis + STA results are keyed on it
 DEFAULT_ROOT = Path("build") / "synth"
 _REPO = Path(__file__).resolve().parents[1]
-LABEL_PARAMS = {"n"}     # always shown in labels (DNA-TEQ's code width)
+LABEL_PARAMS = {"dnateq": {"n"}}     # always shown in labels (DNA-TEQ's code width)
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,8 @@ class Design:
     def label(self) -> str:
         if self.kind == "helper":
             return f"{self.name}{self.param_dict['width']}"
-        shown = {**self.changed, **{k: v for k, v in self.params if k in LABEL_PARAMS}}
+        always = LABEL_PARAMS.get(self.name, ())
+        shown = {**self.changed, **{k: v for k, v in self.params if k in always}}
         args = ",".join(f"{k}={v}" for k, v in sorted(shown.items()))
         return f"{self.name}({args})" if args else self.name
 
@@ -97,18 +98,21 @@ class Design:
 def assumptions() -> dict:
     return {
         "library": "OSU 0.18 um standard cells (Debian qflow-tech-osu018), typical, 1.8 V, 25 C",
-        "mapping": "yosys synth -flatten; dfflibmap; abc -D 10000 -constr (delay-target "
-                   "mapping with buffering and gate sizing; INVX1 input drivers, 10 fF "
-                   "output loads)",
+        "mapping": "yosys synth -flatten -noabc; dfflibmap; abc -D 10000 -constr -liberty "
+                   "(delay-target mapping with buffering and gate sizing; INVX1 input "
+                   "drivers, 10 fF output loads); generic: abc onto Yosys gates, "
+                   "dfflegalize, stat -tech cmos; iCE40: synth_ice40 (no DSP)",
         "sta": f"own NLDM STA over the mapped netlist: ideal clock (slew {CLOCK_SLEW_NS} ns), "
                f"inputs at 0 ns with slew {INPUT_SLEW_NS} ns, outputs required at the next "
                f"edge, worse of rise/fall per arc",
         "wire_load": f"{WIRE_CAP_PER_FANOUT_PF * 1000:g} fF per fan-out pin; "
                      f"{OUTPUT_LOAD_PF * 1000:g} fF per primary output",
-        "energy": "Icarus zero-delay gate-level simulation of the full-throughput workload; "
-                  "settled toggles per net (no glitches) x (1/2 C V^2 + liberty internal "
-                  "energy); flip-flop clock-pin energy and clock-net C V^2 every cycle; "
-                  "leakage at the 10 ns testbench clock",
+        "energy": "zero-delay, cycle-based simulation of the mapped netlist from the "
+                  "liberty cell functions (synth.gatesim; equal to Icarus with the library's "
+                  "cell models, tested) under the full-throughput workload, every output "
+                  "checked against the golden model; settled toggles per net (no glitches) "
+                  "x (1/2 C V^2 + liberty internal energy); flip-flop clock-pin energy and "
+                  "clock-net C V^2 every cycle; leakage at the 10 ns testbench clock",
         "sanity": "Horowitz ISSCC 2014 45 nm / 0.9 V figures scaled by (180/45) x (1.8/0.9)^2",
     }
 
@@ -154,8 +158,7 @@ def synthesize(design: Design, *, root: Path = DEFAULT_ROOT, fresh: bool = False
     start = time.monotonic()
     stats = run_flows(work, design.top, verilog, lib_path)
     t_yosys = time.monotonic() - start
-    library = load_library(lib_path)
-    net = load_netlist(stats["netlist_json"], library, design.top)
+    net = _load_netlist(Path(stats["netlist_json"]), lib_path, design.top)
     timing = analyze(net)
     generic, osu, ice = stats["generic"], stats["osu018"], stats["ice40"]
     area, seq_area = net.area()
@@ -199,10 +202,10 @@ def _workload(design: Design, n: int, seed: int):
         cycles = 1024
         op = {"mul": f"INT{design.param_dict['width']} multiply",
               "add": f"INT{design.param_dict['width']} add"}[design.name]
-        return "random", {"QUANTRTL_INPUTS": json.dumps(helper_inputs(design.name,
-                                                                      design.param_dict["width"])),
-                          "QUANTRTL_CYCLES": cycles}, {"ops": cycles, "op": op,
-                                                        "dot_products": 0, "length": 1}
+        inputs = helper_inputs(design.name, design.param_dict["width"])
+        env = {"QUANTRTL_INPUTS": json.dumps(inputs), "QUANTRTL_CYCLES": cycles,
+               "QUANTRTL_INPUT_SEED": seed}
+        return "random", env, {"ops": cycles, "op": op, "dot_products": 0, "length": 1}
     from quantrtl.blocks import get_block
     from .workloads import WORKLOADS
     if design.name not in WORKLOADS:
@@ -213,23 +216,123 @@ def _workload(design: Design, n: int, seed: int):
     return "vectors", vectors, info
 
 
+ENERGY_SIMULATORS = ("native", "icarus")
+
+
 def measure_energy(design: Design, synth: dict, *, n: int = 64, seed: int = 1,
-                   fresh: bool = False, keep_vcd: bool = False) -> dict | None:
+                   fresh: bool = False, keep_vcd: bool = False,
+                   simulator: str = "native") -> dict | None:
     """Gate-level simulation of the workload with toggle counting; energy per operation.
-    ``None`` if the block has no workload yet."""
-    from tb.gate_level import simulate_netlist
+    ``None`` if the block has no workload yet.
+
+    ``simulator``: ``"native"`` (:mod:`synth.gatesim`, the netlist evaluated from the
+    liberty's cell functions, ~10x faster) or ``"icarus"`` (the library's Verilog cell
+    models under the cocotb harness, toggles from a VCD); both check every output against
+    the golden model and count the same settled toggles."""
+    if simulator not in ENERGY_SIMULATORS:
+        raise ValueError(f"simulator={simulator!r} is out of range: allowed "
+                         f"{list(ENERGY_SIMULATORS)}")
     lib_path, cells = osu018()
     work = Path(synth["work"]).resolve()
     mode, payload, info = _workload(design, n, seed)
     if mode is None:
         return None
-    key = _hash(FLOW_VERSION, (work / "netlist.v").read_text(), mode, n, seed,
+    key = _hash(FLOW_VERSION, (work / "netlist.v").read_text(), mode, n, seed, simulator,
                 json.dumps(info, sort_keys=True))
-    cache = work / f"energy-n{n}-s{seed}.json"
+    cache = work / f"energy-n{n}-s{seed}-{simulator}.json"
     if not fresh and (hit := _cached(cache, key)) is not None:
         hit.pop("key")
         return {**hit, "cached": True}
     start = time.monotonic()
+    net = _load_netlist(work / "netlist.json", lib_path, design.top)
+    if simulator == "native":
+        per_bit, cycles = _native_activity(design, net, mode, payload, info, seed)
+    else:
+        per_bit, cycles = _icarus_activity(design, net, work, cells, mode, payload, info, n,
+                                           seed, keep_vcd)
+    t_sim = time.monotonic() - start
+    slews = {int(k): v for k, v in json.loads((work / "slews.json").read_text()).items()}
+    from tb.env import CLOCK_PERIOD_NS
+    report = energy_from_toggles(net, per_bit, cycles, CLOCK_PERIOD_NS, slews)
+    ops = info["ops"]
+    per_op = report.total_pj / ops
+    result = {
+        "workload": info, "seed": seed, "simulator": simulator, **report.as_dict(),
+        "pj_per_op": round(per_op, 4),
+        "pj_per_op_datapath": round((report.switching_pj + report.internal_comb_pj) / ops, 4),
+        "pj_per_op_gated": round(report.total_gated_pj / ops, 4),
+        "cycles_per_op": round(cycles / ops, 4),
+        "seconds": {"simulation": round(t_sim, 2),
+                    "toggles_energy": round(time.monotonic() - start - t_sim, 2)},
+    }
+    if info.get("dot_products"):
+        result["pj_per_dot_product"] = round(report.total_pj / info["dot_products"], 3)
+        result["pj_per_dot_product_gated"] = round(report.total_gated_pj
+                                                   / info["dot_products"], 3)
+        result["cycles_per_dot_product"] = round(cycles / info["dot_products"], 3)
+    _save(cache, key, result)
+    return {**result, "cached": False}
+
+
+def _load_netlist(path: Path, lib_path: Path, top: str):
+    """The parsed netlist, kept for the next call on the same file (a design's energy runs
+    at several lengths share it, and its simulator)."""
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size, str(lib_path), top)
+    if _NETLISTS.get("key") != key:
+        _NETLISTS.clear()
+        _NETLISTS.update(key=key, net=load_netlist(path, load_library(lib_path), top))
+    return _NETLISTS["net"]
+
+
+_NETLISTS: dict = {}
+
+
+def _gate_sim(net):
+    from .gatesim import GateLevelSim
+    if _NETLISTS.get("sim_of") is not net:
+        _NETLISTS.update(sim_of=net, sim=GateLevelSim(net))
+    return _NETLISTS["sim"]
+
+
+def _native_activity(design, net, mode, payload, info, seed):
+    """``(toggles per bit, cycles)`` from :mod:`synth.gatesim`; outputs checked."""
+    import random
+
+    from .gatesim import GateSimError, run_random_workload, run_stream_workload
+    sim = _gate_sim(net)
+    if mode == "random":
+        cycles = run_random_workload(sim, json.loads(payload["QUANTRTL_INPUTS"]),
+                                     int(payload["QUANTRTL_CYCLES"]), random.Random(seed))
+        return sim.bit_toggles(), cycles
+    from quantrtl.blocks import get_block
+    from tb.adapters import adapter_for
+    from tb.streams import PayloadCodec
+    component = get_block(design.name).build(design.param_dict)
+    adapter = adapter_for(design.name, component)
+    streams = {"i": adapter.encode(payload)}
+    if hasattr(adapter, "side_streams"):
+        streams.update(adapter.side_streams(payload))
+    expected = [int(v) for v in np.asarray(adapter.golden(payload)).reshape(-1)]
+    codec = PayloadCodec(component.output_shape)
+    decode = getattr(adapter, "decode_output", None) or (lambda w: [codec.unpack_value(w)])
+    got, cycles = run_stream_workload(sim, streams, config=adapter.config(payload),
+                                      expected_items=adapter.count(payload), decode=decode,
+                                      skip_beats=info.get("skip_beats", 0))
+    got = [int(v) for v in got]
+    if got != expected:
+        k = next((k for k, (a, b) in enumerate(zip(got, expected)) if a != b),
+                 min(len(got), len(expected)))
+        raise GateSimError(f"gate-level netlist of {design.label} disagrees with the golden "
+                           f"model at output {k}: got {got[k:k + 4]}, expected "
+                           f"{expected[k:k + 4]} ({len(got)} vs {len(expected)} outputs)")
+    return sim.bit_toggles(), cycles
+
+
+def _icarus_activity(design, net, work, cells, mode, payload, info, n, seed, keep_vcd):
+    """``(toggles per bit, cycles)`` from Icarus + the cell models + a VCD (cocotb checks
+    the outputs against the golden model)."""
+    from tb.gate_level import simulate_netlist
     gl = work / f"gl-n{n}"
     gl.mkdir(parents=True, exist_ok=True)
     vcd, window = gl / "activity.vcd", gl / "window.json"
@@ -250,34 +353,11 @@ def measure_energy(design: Design, synth: dict, *, n: int = 64, seed: int = 1,
                      block=design.name if design.kind == "block" else None,
                      params=design.param_dict if design.kind == "block" else None,
                      build_dir=gl, seed=seed, vcd=vcd, extra_env=env)
-    t_sim = time.monotonic() - start
     w = json.loads(window.read_text())
     toggles, _ = toggle_counts(vcd, w["t0_ps"], w["t1_ps"])
     if not keep_vcd:
         vcd.unlink(missing_ok=True)
-    library = load_library(lib_path)
-    net = load_netlist(work / "netlist.json", library, design.top)
-    slews = {int(k): v for k, v in json.loads((work / "slews.json").read_text()).items()}
-    cycles = round((w["t1_ps"] - w["t0_ps"]) / w["period_ps"])
-    report = energy_from_toggles(net, toggles, cycles, w["period_ps"] / 1000, slews)
-    ops = info["ops"]
-    per_op = report.total_pj / ops
-    result = {
-        "workload": info, "seed": seed, **report.as_dict(),
-        "pj_per_op": round(per_op, 4),
-        "pj_per_op_datapath": round((report.switching_pj + report.internal_comb_pj) / ops, 4),
-        "pj_per_op_gated": round(report.total_gated_pj / ops, 4),
-        "cycles_per_op": round(cycles / ops, 4),
-        "seconds": {"simulation": round(t_sim, 2),
-                    "toggles_energy": round(time.monotonic() - start - t_sim, 2)},
-    }
-    if info.get("dot_products"):
-        result["pj_per_dot_product"] = round(report.total_pj / info["dot_products"], 3)
-        result["pj_per_dot_product_gated"] = round(report.total_gated_pj
-                                                   / info["dot_products"], 3)
-        result["cycles_per_dot_product"] = round(cycles / info["dot_products"], 3)
-    _save(cache, key, result)
-    return {**result, "cached": False}
+    return bit_toggles(net, toggles), round((w["t1_ps"] - w["t0_ps"]) / w["period_ps"])
 
 
 def run_point(design: Design, *, energy: bool = True, lengths=(64,), seed: int = 1,

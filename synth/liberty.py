@@ -10,6 +10,7 @@ capacitance x voltage^2) in pJ, leakage in nW.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -110,36 +111,48 @@ class Table:
     var_1: str
     var_2: str | None
 
+    def __post_init__(self):
+        # Plain Python lists: a lookup touches a handful of numbers, and scalar NumPy
+        # operations would cost more than the arithmetic (STA does ~10^6 lookups).
+        self._ax1 = [float(v) for v in np.asarray(self.index_1).ravel()]
+        self._ax2 = (None if self.index_2 is None
+                     else [float(v) for v in np.asarray(self.index_2).ravel()])
+        values = np.asarray(self.values, dtype=float)
+        self._rows = values.ravel().tolist() if self._ax2 is None else values.tolist()
+        self._load_first = self.var_1 not in _SLEW_VARS
+
     def lookup(self, load: float, slew: float) -> float:
-        x = {"total_output_net_capacitance": load, "input_net_transition": slew,
-             "input_transition_time": slew, "related_pin_transition": slew,
-             "constrained_pin_transition": slew}
-        v1 = x.get(self.var_1, load)
-        if self.index_2 is None or self.values.shape[0] == 1 and self.index_2 is None:
-            return float(_interp1(self.index_1, self.values.ravel(), v1))
-        v2 = x.get(self.var_2, slew)
-        return float(_interp2(self.index_1, self.index_2, self.values, v1, v2))
+        """The value at output load ``load`` and input slew ``slew`` (each routed to the
+        axis its template variable names)."""
+        v1 = load if self._load_first else slew
+        v2 = load if self.var_2 == "total_output_net_capacitance" else slew
+        return self.at(v1, v2)
+
+    def at(self, v1: float, v2: float = 0.0) -> float:
+        """The value at ``index_1 = v1``, ``index_2 = v2`` (bilinear; linear outside)."""
+        i, j, t = _bracket(self._ax1, v1)
+        if self._ax2 is None:
+            row = self._rows
+            return row[i] + t * (row[j] - row[i])
+        k, m, u = _bracket(self._ax2, v2)
+        ri, rj = self._rows[i], self._rows[j]
+        a = ri[k] + u * (ri[m] - ri[k])
+        b = rj[k] + u * (rj[m] - rj[k])
+        return a + t * (b - a)
+
+
+_SLEW_VARS = {"input_net_transition", "input_transition_time", "related_pin_transition",
+              "constrained_pin_transition"}
 
 
 def _bracket(axis, v):
-    if len(axis) == 1:
+    """``(i, i + 1, t)``: the segment of ``axis`` around ``v`` (the end segments extend
+    linearly) and the position in it."""
+    n = len(axis)
+    if n == 1:
         return 0, 0, 0.0
-    i = int(np.clip(np.searchsorted(axis, v) - 1, 0, len(axis) - 2))
-    t = (v - axis[i]) / (axis[i + 1] - axis[i])
-    return i, i + 1, t
-
-
-def _interp1(axis, values, v):
-    i, j, t = _bracket(axis, v)
-    return values[i] + t * (values[j] - values[i])
-
-
-def _interp2(ax1, ax2, values, v1, v2):
-    i, j, t = _bracket(ax1, v1)
-    k, l, u = _bracket(ax2, v2)
-    a = values[i, k] + u * (values[i, l] - values[i, k])
-    b = values[j, k] + u * (values[j, l] - values[j, k])
-    return a + t * (b - a)
+    i = min(max(bisect_left(axis, v) - 1, 0), n - 2)
+    return i, i + 1, (v - axis[i]) / (axis[i + 1] - axis[i])
 
 
 @dataclass
@@ -166,6 +179,7 @@ class Cell:
     leakage: float                   # library leakage unit (nW for osu018)
     pins: dict
     sequential: bool
+    ff: dict | None = None           # the ``ff`` group: state vars, next_state, clocked_on, ...
 
     @property
     def inputs(self):
@@ -227,9 +241,13 @@ def _build(lib: Group, path: Path) -> Library:
                 tables = {t.kind: _table(t, templates) for t in ig.groups if "values" in t.attrs}
                 pin.power.append((ig.attrs.get("related_pin"), tables))
             pins[pin.name] = pin
+        ffs = cg.find("ff")
+        ff = ({"vars": tuple(ffs[0].args), **{k: ffs[0].attrs.get(k) for k in
+                                               ("next_state", "clocked_on", "clear", "preset")}}
+              if ffs else None)
         cells[cg.args[0]] = Cell(cg.args[0], float(cg.attrs.get("area", 0)),
                                  float(cg.attrs.get("cell_leakage_power", 0) or 0), pins,
-                                 bool(cg.find("ff") or cg.find("latch")))
+                                 bool(ffs or cg.find("latch")), ff)
     oc = lib.find("operating_conditions")
     voltage = float(lib.attrs.get("nom_voltage") or (oc[0].attrs.get("voltage") if oc else 0))
     cap = lib.attrs.get("capacitive_load_unit")

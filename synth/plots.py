@@ -63,6 +63,38 @@ def make_plots(out: Path, rows: list, head_rows: list, sweep_rows: list) -> list
         fig.savefig(path, dpi=110)
         plt.close(fig)
         written.append(path)
+    if ok:
+        # Against bits: area and energy per dot product at each length, per lane count.
+        fig, axes = plt.subplots(1, 2, figsize=(13, 4.2))
+        for (lanes, n) in sorted({(r.get("lanes", 1), r["n"]) for r in ok}):
+            pts = sorted((r["bits"], r) for r in ok if r.get("lanes", 1) == lanes and r["n"] == n
+                         and r["datapath"].startswith("DNA"))
+            base = [r for r in ok if r.get("lanes", 1) == lanes and r["n"] == n
+                    and not r["datapath"].startswith("DNA")]
+            tag = f"N={n}" + (f", {lanes} lanes" if lanes != 1 else "")
+            line = axes[1].plot([b for b, _ in pts], [r["energy_pj"] for _, r in pts], "o-",
+                                label=f"DNA-TEQ {tag}")[0]
+            if base:
+                axes[1].plot([8], [base[0]["energy_pj"]], "s", color=line.get_color(),
+                             label=f"INT8 {tag}")
+            if n == max(r["n"] for r in ok):
+                axes[0].plot([b for b, _ in pts], [r["area_um2"] for _, r in pts], "o-",
+                             label=f"DNA-TEQ, {lanes} lane(s)")
+                if base:
+                    axes[0].plot([8], [base[0]["area_um2"]], "s",
+                                 label=f"INT8 MAC + requant, {lanes} lane(s)")
+        axes[0].set_title("area (osu018 um^2)")
+        axes[1].set_title("energy per dot product (pJ)")
+        for ax in axes:
+            ax.set_xlabel("bits per operand (DNA-TEQ n; INT8 at 8)")
+            ax.set_yscale("log")
+        axes[0].legend(fontsize=6, loc="upper left")
+        axes[1].legend(fontsize=6, loc="center left", bbox_to_anchor=(1.02, 0.5))
+        fig.tight_layout()
+        path = out / "headline-bits.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
     # Sweeps: one figure per (block, swept parameter).
     by_block = {}
     for r in sweep_rows:

@@ -144,7 +144,4 @@ def analyze(net: Netlist) -> TimingReport:
 
 def _constraint(table, clock_slew, data_slew):
     """Setup tables index (related_pin_transition, constrained_pin_transition)."""
-    from .liberty import _interp1, _interp2
-    if table.index_2 is None:
-        return float(_interp1(table.index_1, table.values.ravel(), clock_slew))
-    return float(_interp2(table.index_1, table.index_2, table.values, clock_slew, data_slew))
+    return table.at(clock_slew, data_slew)

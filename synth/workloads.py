@@ -106,6 +106,53 @@ def requant_workload(c, rng, n=64, seed=1):
                      "length": 1, "skip_beats": 0, "data": "random accumulators"}
 
 
-WORKLOADS = {"mac": mac_workload, "requant": requant_workload, "dnateq": dnateq_workload}
+def _dqa_tensor(seed, n, m, elements=ELEMENTS_PER_RUN, channels=64, ratio=0.4):
+    """``(q, err, important)``: DQA-quantized ReLU activations of the synthetic layer,
+    ``elements`` values in rows of ``channels``, a fraction ``ratio`` of channels
+    important, per-tensor scale from the maximum (:mod:`golden.dqa`)."""
+    from golden import dqa
+    x, _ = synthetic_layer(seed, max(1, elements // channels), channels)
+    important = np.random.default_rng([seed, channels]).random(channels) < ratio
+    scale = dqa.calibrate_scale(x, n)
+    q, err = dqa.quantize(x, scale, important, n, m)
+    return q, err, important
+
+
+def dqa_workload(c, rng, n=64, seed=1):
+    from golden.dqa import M_BITS, N_BITS
+    if c.n in range(N_BITS[0], N_BITS[1] + 1) and c.m in range(M_BITS[0], M_BITS[1] + 1):
+        q, err, important = _dqa_tensor(seed, c.n, c.m)
+        data = "synthetic ReLU activations, DQA-quantized (40 % important channels)"
+    else:   # outside DQA's own ranges the block still joins: uniform random codes
+        shape = (ELEMENTS_PER_RUN // 64, 64)
+        lo, hi = signed_range(c.n)
+        q = rng.integers(lo, hi, size=shape, endpoint=True)
+        important = rng.random(64) < 0.4
+        err = rng.integers(0, 1 << c.m, size=shape) * important
+        data = "uniform random codes (40 % important channels)"
+    vectors = {"q": q, "err": err, "important": important.astype(np.int64)}
+    return vectors, {"ops": int(q.size), "op": "element", "dot_products": 0, "length": 1,
+                     "skip_beats": 0, "data": data}
+
+
+def huffman_workload(c, rng, n=64, seed=1):
+    """DQA shifting errors (``m = min(symbol_bits, 4)`` bits, n = 4) of the synthetic
+    activations, one stream with its own optimal code; the table load stays out of the
+    window (``skip_beats``)."""
+    from golden.dqa import error_stream
+    from golden.huffman import build_code
+    m = min(c.symbol_bits, 4)
+    q, err, important = _dqa_tensor(seed, 4, m, elements=4 * ELEMENTS_PER_RUN)
+    symbols = error_stream(err, important)[:ELEMENTS_PER_RUN]
+    code = build_code(symbols, c.max_length, alphabet_size=1 << c.symbol_bits)
+    table = c.max_length + len(code.symbols) + 1     # LEN beats, SYM beats, COUNT
+    return {"symbols": symbols}, {
+        "ops": int(symbols.size), "op": "symbol", "dot_products": 0, "length": 1,
+        "skip_beats": table, "data": f"DQA shifting errors (m={m}) of synthetic ReLU "
+                                     f"activations, one optimal length-limited code"}
+
+
+WORKLOADS = {"mac": mac_workload, "requant": requant_workload, "dnateq": dnateq_workload,
+             "dqa": dqa_workload, "huffman": huffman_workload}
 # Blocks whose workload depends on the dot-product length (the others are measured once).
 USES_LENGTH = {"mac", "dnateq"}

@@ -167,10 +167,11 @@ class RequantAdapter:
 
 # The other blocks' adapters live in their own modules, which use the helpers above.
 from .adapters_dnateq import DnaTeqAdapter  # noqa: E402
+from .adapters_dqa import DqaAdapter  # noqa: E402
 from .adapters_huffman import HuffmanAdapter  # noqa: E402
 
 ADAPTERS = {"mac": MacAdapter, "requant": RequantAdapter, "dnateq": DnaTeqAdapter,
-            "huffman": HuffmanAdapter}
+            "huffman": HuffmanAdapter, "dqa": DqaAdapter}
 
 
 def adapter_for(block_name: str, component):

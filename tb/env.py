@@ -13,7 +13,7 @@ from cocotb.triggers import ClockCycles, RisingEdge
 
 from quantrtl.blocks import get_block
 
-__all__ = ["TestEnv", "start"]
+__all__ = ["TestEnv", "start", "idle_streams"]
 
 CLOCK_PERIOD_NS = 10
 
@@ -39,13 +39,22 @@ class TestEnv:
         return type(default)(value) if value is not None else default
 
 
+def idle_streams(dut, component) -> None:
+    """``valid = 0`` on every input stream and ``ready = 0`` on every output stream of the
+    component's signature (so no port is left undriven during reset)."""
+    from amaranth.lib.wiring import In
+    for name, member in component.signature.members.items():
+        if not member.is_signature or "valid" not in member.signature.members:
+            continue
+        getattr(dut, f"{name}__valid" if member.flow == In else f"{name}__ready").value = 0
+
+
 async def start(dut) -> TestEnv:
     """Start the clock, reset the design for two cycles, return the test environment."""
     env = TestEnv(dut)
     cocotb.start_soon(Clock(dut.clk, CLOCK_PERIOD_NS, unit="ns").start())
     dut.rst.value = 1
-    dut.i__valid.value = 0
-    dut.o__ready.value = 0
+    idle_streams(dut, env.component)
     await ClockCycles(dut.clk, 2)
     dut.rst.value = 0
     await RisingEdge(dut.clk)

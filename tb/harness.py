@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cocotb.triggers import ClockCycles, with_timeout
+from cocotb.triggers import ClockCycles, gather, with_timeout
 
 from .adapters import adapter_for
 from .env import CLOCK_PERIOD_NS
@@ -14,6 +14,9 @@ __all__ = ["run_vectors"]
 async def run_vectors(env, vectors, *, valid_probability=1.0, ready_probability=1.0,
                       check=True, name="o", drain_cycles=None):
     """Drive ``vectors`` into ``i``, collect ``o``, compare with the golden model.
+
+    An adapter with ``side_streams(vectors) -> {port: words}`` (e.g. DQA's error stream
+    ``e``) has those streams driven concurrently, with the same ``valid_probability``.
 
     Returns ``(received, monitor)``.  Fails on a mismatch, a missing or an extra transfer
     (the output is watched for ``drain_cycles`` after the last expected one), a stream
@@ -35,11 +38,16 @@ async def run_vectors(env, vectors, *, valid_probability=1.0, ready_probability=
     monitor = StreamMonitor(dut, "o", dut.clk, rng=env.random,
                             ready_probability=ready_probability,
                             decode=decode, flatten=flatten).start()
-    driver = StreamDriver(dut, "i", dut.clk, rng=env.random,
-                          valid_probability=valid_probability)
+    streams = {"i": words}
+    if hasattr(adapter, "side_streams"):
+        streams.update(adapter.side_streams(vectors))
+    drivers = {port: StreamDriver(dut, port, dut.clk, rng=env.random,
+                                  valid_probability=valid_probability) for port in streams}
     slack = 4 * (getattr(c, "LATENCY", 4) + 4)
-    timeout = int(len(words) / max(ready_probability * valid_probability, 0.01) * 4) + 100 * slack
-    await with_timeout(driver.send(words), timeout * CLOCK_PERIOD_NS, "ns")
+    beats = max(len(w) for w in streams.values())
+    timeout = int(beats / max(ready_probability * valid_probability, 0.01) * 4) + 100 * slack
+    sends = [drivers[port].send(w) for port, w in streams.items()]
+    await with_timeout(gather(*sends), timeout * CLOCK_PERIOD_NS, "ns")
     await monitor.wait_for(count, timeout_cycles=timeout)
     await ClockCycles(dut.clk, drain_cycles if drain_cycles is not None else slack)
     monitor.stop()

@@ -8,7 +8,7 @@ and ``o`` is read under random backpressure.
 
 import cocotb
 import numpy as np
-from cocotb.triggers import ClockCycles, Combine, with_timeout
+from cocotb.triggers import ClockCycles, gather, with_timeout
 
 from golden.dqa import error_stream, join, quantize
 from .env import CLOCK_PERIOD_NS, start
@@ -44,8 +44,7 @@ async def _stream_through(env, q, err, mask, *, valid_i, valid_e, ready):
     drv_i = StreamDriver(dut, "i", dut.clk, rng=env.random, valid_probability=valid_i)
     drv_e = StreamDriver(dut, "e", dut.clk, rng=env.random, valid_probability=valid_e)
     timeout = int(len(beats) / max(min(valid_i, valid_e, ready), 0.01) * 6) + 200
-    await with_timeout(Combine(cocotb.start_soon(drv_i.send(beats)),
-                               cocotb.start_soon(drv_e.send(errors))),
+    await with_timeout(gather(drv_i.send(beats), drv_e.send(errors)),
                        timeout * CLOCK_PERIOD_NS, "ns")
     await monitor.wait_for(len(expected), timeout_cycles=timeout)
     await ClockCycles(dut.clk, 16)
@@ -58,7 +57,6 @@ async def _stream_through(env, q, err, mask, *, valid_i, valid_e, ready):
 async def random_activations(dut):
     """Random activations and important sets (none, some, all) under random gaps on both
     inputs and random backpressure."""
-    dut.e__valid.value = 0
     env = await start(dut)
     patterns = ((1.0, 1.0, 1.0), (0.5, 0.9, 0.6), (1.0, 0.3, 1.0), (0.8, 0.8, 0.3))
     for ratio in (0.0, 0.4, 1.0):
@@ -71,7 +69,6 @@ async def random_activations(dut):
 @cocotb.test()
 async def extremes(dut):
     """Every (q, err) pair of the block's ranges, important and ordinary."""
-    dut.e__valid.value = 0
     env = await start(dut)
     c = env.component
     qs = np.arange(-(1 << (c.n - 1)), 1 << (c.n - 1))
@@ -86,7 +83,6 @@ async def extremes(dut):
 @cocotb.test()
 async def throughput(dut):
     """One value per clock with every input valid and the output ready."""
-    dut.e__valid.value = 0
     env = await start(dut)
     q, err, mask = _vectors(env, 40, 16, 0.5)
     monitor = await _stream_through(env, q, err, mask, valid_i=1.0, valid_e=1.0, ready=1.0)
