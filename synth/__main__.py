@@ -41,13 +41,14 @@ def _lengths_for(design, head_labels, lengths):
     return tuple(lengths) if design.label in head_labels else (64,)
 
 
-def run_all(designs, *, jobs, energy, lengths, head_labels, fresh, root, progress=print):
+def run_all(designs, *, jobs, energy, lengths, head_labels, fresh, root, ice40="auto",
+            progress=print):
     results = [None] * len(designs)
     start = time.monotonic()
     if jobs <= 1 or len(designs) == 1:
         for k, d in enumerate(designs):
             results[k] = run_point(d, energy=energy, lengths=_lengths_for(d, head_labels, lengths),
-                                   fresh=fresh, root=root)
+                                   fresh=fresh, root=root, ice40=ice40)
             _progress(progress, k, len(designs), results[k], start)
         return results
     # Longest first (an estimate), so that the workers finish together.
@@ -55,7 +56,7 @@ def run_all(designs, *, jobs, energy, lengths, head_labels, fresh, root, progres
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         futures = {pool.submit(run_point, designs[k], energy=energy,
                                lengths=_lengths_for(designs[k], head_labels, lengths),
-                               fresh=fresh, root=root): k for k in order}
+                               fresh=fresh, root=root, ice40=ice40): k for k in order}
         for done, fut in enumerate(as_completed(futures)):
             k = futures[fut]
             results[k] = fut.result()
@@ -99,6 +100,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-default", action="store_true",
                     help="with --sweep/--config: run only those, not the default set")
     ap.add_argument("--fresh", action="store_true", help="ignore cached results")
+    ap.add_argument("--ice40", choices=("auto", "always", "never"), default="auto",
+                    help="iCE40 mapping: auto skips designs with more flip-flops than the "
+                         "largest iCE40 (HX8K) has logic cells")
     ap.add_argument("--list", action="store_true", help="list the default designs and exit")
     args = ap.parse_args(argv)
     try:
@@ -142,7 +146,7 @@ def main(argv=None) -> int:
     start = time.monotonic()
     all_results = run_all(designs + sweep, jobs=max(1, args.jobs), energy=not args.no_energy,
                           lengths=lengths, head_labels=head_labels, fresh=args.fresh,
-                          root=args.root)
+                          root=args.root, ice40=args.ice40)
     seconds = round(time.monotonic() - start, 1)
     results, sweep_results = all_results[:len(designs)], all_results[len(designs):]
 

