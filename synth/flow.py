@@ -309,19 +309,16 @@ def _native_activity(design, net, mode, payload, info, seed):
                                      int(payload["QUANTRTL_CYCLES"]), random.Random(seed))
         return sim.bit_toggles(), cycles
     from quantrtl.blocks import get_block
-    from tb.adapters import adapter_for
-    from tb.streams import PayloadCodec
+    from tb.adapters import adapter_for, input_streams, output_decoder
     component = get_block(design.name).build(design.param_dict)
     adapter = adapter_for(design.name, component)
-    streams = {"i": adapter.encode(payload)}
-    if hasattr(adapter, "side_streams"):
-        streams.update(adapter.side_streams(payload))
     expected = [int(v) for v in np.asarray(adapter.golden(payload)).reshape(-1)]
-    codec = PayloadCodec(component.output_shape)
-    decode = getattr(adapter, "decode_output", None) or (lambda w: [codec.unpack_value(w)])
-    got, cycles = run_stream_workload(sim, streams, config=adapter.config(payload),
-                                      expected_items=adapter.count(payload), decode=decode,
-                                      skip_beats=info.get("skip_beats", 0))
+    decode, flatten = output_decoder(adapter, component)
+    got, cycles = run_stream_workload(
+        sim, input_streams(adapter, payload), config=adapter.config(payload),
+        expected_items=adapter.count(payload),
+        decode=decode if flatten else (lambda word: [decode(word)]),
+        skip_beats=info.get("skip_beats", 0))
     got = [int(v) for v in got]
     if got != expected:
         k = next((k for k, (a, b) in enumerate(zip(got, expected)) if a != b),

@@ -288,10 +288,6 @@ class GateLevelSim:
         bits = self.v[self.outputs[port] if port in self.outputs else self.inputs[port]]
         return int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little")
 
-    def bit(self, port: str) -> int:
-        return int(self.v[(self.outputs.get(port) if port in self.outputs
-                           else self.inputs[port])[0]])
-
     # evaluation
     def evaluate(self) -> None:
         v, tt = self.v, self._tt

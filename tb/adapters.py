@@ -24,7 +24,7 @@ from golden.requant import requantize
 from quantrtl.params import check_array_range, check_integer_array
 from .streams import PayloadCodec
 
-__all__ = ["ADAPTERS", "adapter_for"]
+__all__ = ["ADAPTERS", "adapter_for", "input_streams", "output_decoder"]
 
 
 def _check_fields(block, vectors, required, optional):
@@ -172,6 +172,25 @@ from .adapters_huffman import HuffmanAdapter  # noqa: E402
 
 ADAPTERS = {"mac": MacAdapter, "requant": RequantAdapter, "dnateq": DnaTeqAdapter,
             "huffman": HuffmanAdapter, "dqa": DqaAdapter}
+
+
+def input_streams(adapter, vectors) -> dict:
+    """``{port: payload words}`` of a vector set: ``i``, then the side streams the adapter
+    declares with ``side_streams(vectors)`` (e.g. DQA's error stream ``e``)."""
+    streams = {"i": adapter.encode(vectors)}
+    if hasattr(adapter, "side_streams"):
+        streams.update(adapter.side_streams(vectors))
+    return streams
+
+
+def output_decoder(adapter, component):
+    """``(decode, flatten)`` for the output stream: ``decode(word)`` is the adapter's
+    ``decode_output`` (a list of items per beat, ``flatten=True``) where it has one, else
+    the single value of the output shape."""
+    decode = getattr(adapter, "decode_output", None)
+    if decode is not None:
+        return decode, True
+    return PayloadCodec(component.output_shape).unpack_value, False
 
 
 def adapter_for(block_name: str, component):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from cocotb.triggers import ClockCycles, gather, with_timeout
 
-from .adapters import adapter_for
+from .adapters import adapter_for, input_streams, output_decoder
 from .env import CLOCK_PERIOD_NS
-from .streams import PayloadCodec, Scoreboard, StreamDriver, StreamMonitor
+from .streams import Scoreboard, StreamDriver, StreamMonitor
 
 __all__ = ["run_vectors"]
 
@@ -26,21 +26,15 @@ async def run_vectors(env, vectors, *, valid_probability=1.0, ready_probability=
     adapter = adapter_for(env.block.name, c)
     for port, value in adapter.config(vectors).items():
         getattr(dut, port).value = value
-    words = adapter.encode(vectors)
+    streams = input_streams(adapter, vectors)
     expected = adapter.golden(vectors) if check else None
     count = adapter.count(vectors)
 
-    out_codec = PayloadCodec(c.output_shape)
     # An adapter whose output beats carry several items (e.g. symbols) says how to unpack.
-    decode = getattr(adapter, "decode_output", None)
-    flatten = decode is not None
-    decode = decode or out_codec.unpack_value
+    decode, flatten = output_decoder(adapter, c)
     monitor = StreamMonitor(dut, "o", dut.clk, rng=env.random,
                             ready_probability=ready_probability,
                             decode=decode, flatten=flatten).start()
-    streams = {"i": words}
-    if hasattr(adapter, "side_streams"):
-        streams.update(adapter.side_streams(vectors))
     drivers = {port: StreamDriver(dut, port, dut.clk, rng=env.random,
                                   valid_probability=valid_probability) for port in streams}
     slack = 4 * (getattr(c, "LATENCY", 4) + 4)
