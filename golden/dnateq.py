@@ -43,6 +43,16 @@ Dot product in the exponent domain
     at most ``2^-(F+1)``, so ``|R * 2^-F - sum x_hat_i w_hat_i| <= 2^-(F+1) * sum_e
     |counters[e]| <= 2^-(F+1) * 4 * N`` for ``N`` pairs.
 
+    **Folded entry space** (``fold_c3=True``).  ``C3`` is derivable, ``C3 = sum_k C0[k]``, so
+    its term can live in the ``C0`` entries instead of a counter of its own::
+
+        bx*bw * C3 = sum_k C0[k] * bx*bw    ->    lut[k] = round_half_away((ax*aw*b^k + bx*bw) * 2^F)
+
+    for ``k`` in ``[0, 2M-2]``; entry ``4M-1`` (``C3``) then has no counter and no LUT
+    register: :func:`make_lut` gives it 0 and :func:`dot_product` ignores it.  The identity
+    is exact; only the rounding of the folded entries differs (each folded entry is still
+    off by at most ``2^-(F+1)``, and one entry fewer is rounded per dot product).
+
 Offline search (:func:`search_layer`, :func:`search_model`): Algorithm 1 -- for each layer,
 ``n`` from 3 up to 7, a base shared by the weights and the activations and per-tensor
 ``alpha``, ``beta`` minimising RMAE ``= sum|x - x_hat| / sum|x|``; the smallest ``n`` with
@@ -59,7 +69,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from quantrtl.params import check_array_range, check_choice, check_int
+from quantrtl.params import check_array_range, check_bool, check_choice, check_int
 from ._ints import round_half_away
 
 __all__ = [
@@ -239,10 +249,13 @@ def split_counters(flat, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     return flat[..., o0:o1], flat[..., o1:o2], flat[..., o2:o3], flat[..., o3]
 
 
-def lut_coefficients(px: ExpParams, pw: ExpParams, *, bits: int | None = None) -> np.ndarray:
+def lut_coefficients(px: ExpParams, pw: ExpParams, *, bits: int | None = None,
+                     fold_c3: bool = False) -> np.ndarray:
     """Real LUT values ``coeff_e * b^k_e`` (float64 ``[2^(n+1)]``) of an ``n``-bit entry space
     (``n = px.n = pw.n``).  With ``bits < n`` (a narrower layer on an ``n``-bit datapath) only
-    the entries a ``bits``-bit code can reach are filled; the others are 0."""
+    the entries a ``bits``-bit code can reach are filled; the others are 0.  With
+    ``fold_c3`` the ``C3`` term ``bx*bw`` is added to every reachable ``C0`` entry and the
+    ``C3`` entry is 0 (the folded entry space, see the module docstring)."""
     if px.n != pw.n:
         raise ValueError(f"px.n={px.n} and pw.n={pw.n} differ: one entry space per layer")
     if px.b != pw.b:
@@ -258,17 +271,21 @@ def lut_coefficients(px: ExpParams, pw: ExpParams, *, bits: int | None = None) -
     out[o0:o0 + 2 * mb - 1] = px.alpha * pw.alpha * np.power(b, k)
     out[o1:o1 + mb] = px.alpha * pw.beta * np.power(b, f)
     out[o2:o2 + mb] = px.beta * pw.alpha * np.power(b, f)
-    out[o3] = px.beta * pw.beta
+    if fold_c3:
+        out[o0:o0 + 2 * mb - 1] += px.beta * pw.beta
+    else:
+        out[o3] = px.beta * pw.beta
     return out
 
 
 def make_lut(px: ExpParams, pw: ExpParams, *, frac_bits: int, lut_width: int,
-             bits: int | None = None) -> np.ndarray:
+             bits: int | None = None, fold_c3: bool = False) -> np.ndarray:
     """LUT entries ``round_half_away(coeff * b^k * 2^frac_bits)`` (int64), each checked to
-    fit an unsigned ``lut_width``-bit entry (``ValueError`` naming the first that doesn't)."""
+    fit an unsigned ``lut_width``-bit entry (``ValueError`` naming the first that doesn't);
+    ``fold_c3``: the folded entry space (module docstring)."""
     frac_bits = check_int("frac_bits", frac_bits, 0, 48)
     lut_width = check_int("lut_width", lut_width, 1, 48)
-    real = lut_coefficients(px, pw, bits=bits) * float(2 ** frac_bits)
+    real = lut_coefficients(px, pw, bits=bits, fold_c3=fold_c3) * float(2 ** frac_bits)
     hi = (1 << lut_width) - 1
     too_big = real + 0.5 > hi + 1  # round_half_away(real) > hi, without int overflow
     if np.any(too_big):
@@ -279,21 +296,35 @@ def make_lut(px: ExpParams, pw: ExpParams, *, frac_bits: int, lut_width: int,
     return round_half_away(real).astype(np.int64)
 
 
-def dot_product(cx, cw, lut, *, n: int) -> np.ndarray:
+def dot_product(cx, cw, lut, *, n: int, fold_c3: bool = False) -> np.ndarray:
     """Exact integer post-processor result ``R = sum_e counters[e] * lut[e]`` per dot
-    product (last axis), int64 -- what the RTL outputs."""
+    product (last axis), int64 -- what the RTL outputs.  ``fold_c3``: the folded entry space,
+    whose ``C3`` entry has no counter (``lut[4M-1]`` is ignored).
+
+    Exact or an error: ``|R| <= 4 N max(lut)``, checked against the int64 range."""
     n = check_int("n", n, N_MIN, N_MAX)
+    check_bool("fold_c3", fold_c3)
     lut = check_array_range("lut", lut, 0, (1 << 48) - 1)
     if lut.shape != (num_entries(n),):
         raise ValueError(f"lut must have {num_entries(n)} entries for n={n}, got {lut.shape}")
-    return counters(cx, cw, n) @ lut
+    cnt = counters(cx, cw, n)
+    if fold_c3:
+        lut = lut.copy()
+        lut[-1] = 0
+    bound = 4 * int(np.asarray(cx).shape[-1]) * int(lut.max(initial=0))
+    if bound >= 1 << 63:
+        raise ValueError(f"dot product of length {np.asarray(cx).shape[-1]} with LUT entries "
+                         f"up to {int(lut.max())} may exceed int64: shorten it or narrow the "
+                         f"LUT")
+    return cnt @ lut
 
 
 def dot_real(cx, cw, px: ExpParams, pw: ExpParams, *, frac_bits: int, lut_width: int = 48,
-             bits: int | None = None) -> np.ndarray:
+             bits: int | None = None, fold_c3: bool = False) -> np.ndarray:
     """The real-valued result ``R * 2^-frac_bits`` of the fixed-point post-processor."""
-    lut = make_lut(px, pw, frac_bits=frac_bits, lut_width=lut_width, bits=bits)
-    return dot_product(cx, cw, lut, n=px.n) * 2.0 ** -frac_bits
+    lut = make_lut(px, pw, frac_bits=frac_bits, lut_width=lut_width, bits=bits,
+                   fold_c3=fold_c3)
+    return dot_product(cx, cw, lut, n=px.n, fold_c3=fold_c3) * 2.0 ** -frac_bits
 
 
 def dot_identity(cx, cw, px: ExpParams, pw: ExpParams) -> np.ndarray:

@@ -1,62 +1,93 @@
-"""The DNA-TEQ exponent-domain dot-product datapath (SPEC 3).
+"""The DNA-TEQ exponent-domain dot-product datapath (SPEC 3), for one or ``pes`` dot products
+at a time.
 
 No multiplier per element: each pair of ``n``-bit exponential codes (see
 :mod:`golden.dnateq`: sign bit + ``n-1`` exponent bits, zero code ``2^(n-1)``) costs one
-``(n-1)``-bit exponent adder and four signed counter updates; a post-processor turns the
-counters into the dot product with a run-time loaded LUT after the last pair::
+``(n-1)``-bit exponent adder and three (four without ``fold_c3``) signed counter updates; a
+post-processor turns the counters into the dot product with a run-time loaded LUT after the
+last pair::
 
     R = sum_e counters[e] * lut[e]       e over [C0 | C1 | C2 | C3], E = 2^(n+1) entries
 
-:func:`golden.dnateq.dot_product` is the bit-exact reference.
+:func:`golden.dnateq.dot_product` (with the block's ``fold_c3``) is the bit-exact reference.
 
-Stream ``i`` (one beat = ``lanes`` code pairs, or one LUT write)
-    ``load = 0``: ``x[l]``, ``w[l]`` are the codes of ``lanes`` pairs; ``last`` ends the dot
-    product.  Pairs where either code is the zero code are skipped (no counter moves), so a
-    dot product whose length is not a multiple of ``lanes`` is padded with zero codes.
-    ``load = 1``: writes ``lut[addr] = data`` (unsigned ``lut_width`` bits, fixed point with
-    ``frac_bits`` fractional bits); the codes and ``last`` are ignored.  A LUT write is
-    applied only once every dot product completed before it has been post-processed (until
-    then it is held in a register and ``i.ready`` is low), so it applies exactly to the dot
-    products whose ``last`` beat comes after it.  ``i.ready`` never depends on the payload.
-Stream ``o``: ``R`` as ``signed(result_width)``, one per dot product, in order.
+Stream ``i`` (one beat = ``lanes`` activation codes and, per PE, ``lanes`` weight codes, or
+one LUT write)
+    ``load = 0``: ``x[l]`` are the activation codes of ``lanes`` pairs, shared by the ``pes``
+    dot products (an output-stationary array: one activation row against ``pes`` weight
+    rows); ``w[l]`` (``pes = 1``) or ``w[p][l]`` the weight codes of PE ``p``; ``last`` ends
+    the dot products.  Pairs where either code is the zero code are skipped (no counter
+    moves), so a dot product whose length is not a multiple of ``lanes`` is padded with zero
+    codes.  ``load = 1``: writes ``lut[addr] = data`` (unsigned ``lut_width`` bits, fixed
+    point with ``frac_bits`` fractional bits); the codes and ``last`` are ignored.  A LUT
+    write is applied only once every dot product completed before it has been
+    post-processed (until then it is held in a register and ``i.ready`` is low), so it
+    applies exactly to the dot products whose ``last`` beat comes after it.  ``i.ready``
+    never depends on the payload.
+Stream ``o``: ``R`` as ``signed(result_width)``, ``pes`` results per ``last`` beat, in PE
+order, in the order of the dot products.
 
-Datapath
-    Counting: lane ``l`` updates its own bank of ``E`` signed counters (``bank_width``
-    bits: a bank sees at most ``ceil(max_length / lanes)`` pairs, so it never overflows
-    within ``max_length``; past it the counters wrap).  Per non-zero pair: ``k = fx + fw``;
-    ``C0[k]``, ``C1[fx]``, ``C2[fw]`` and ``C3`` move by ``+1`` (signs equal) or ``-1``.
-    Banks: ``lanes`` banks, so no two updates ever hit one counter in a clock; they are
-    merged (summed) by the post-processor.  Two sets of banks (double buffering): the
-    post-processor drains one set while the next dot product counts into the other.
-    Post-processing: ``pp_lanes`` entries per clock, ``E / pp_lanes`` steps; each step reads
-    and clears ``pp_lanes`` counters of every bank; pipeline registers: merged counts and
-    LUT values | products | adder tree | accumulator/output.  It stalls only on the output
+Datapath (sub-components: :class:`CounterBank`, :class:`Lut`, :class:`PostProcessor`)
+    Decode: the activation codes' sign, exponent and zero flag are decoded once and shared
+    by every PE; each PE adds its weight exponents (``k = fx + fw``) and qualifies the pair.
+    Counting: PE ``p``'s lane ``l`` updates its own :class:`CounterBank` of signed counters
+    (``bank_width`` bits: a bank sees at most ``ceil(max_length / lanes)`` pairs, so it never
+    overflows within ``max_length``; past it the counters wrap).  Per non-zero pair
+    ``C0[k]``, ``C1[fx]``, ``C2[fw]`` (and ``C3`` without ``fold_c3``) move by ``+1`` (signs
+    equal) or ``-1``.  Double buffering: in the clock after a dot product's last beat (once
+    the post-processor is free) every bank copies its counters into its snapshot registers
+    and the counters restart, counting the next dot product's first beat in that same clock.
+    Post-processing, shared by the PEs and time-multiplexed: ``pp_lanes`` entries per clock,
+    ``E / pp_lanes`` steps per PE, PE after PE; each step reads ``pp_lanes`` snapshot
+    entries of every bank of that PE, merges the lanes, and the :class:`PostProcessor`
+    multiplies by the LUT entries, sums and accumulates (pipeline: counts and LUT values |
+    products | adder tree | accumulator and output).  It stalls only on the output
     (``advance = ~o.valid | o.ready``, a :class:`hw.pipeline.StallPipeline`).
 
-Timing (``o.ready`` high): the input takes one beat (``lanes`` pairs) per clock while a set
-of banks is free; the result of a dot product appears ``E / pp_lanes + 4`` clocks after its
-last beat is accepted when the post-processor was idle.  Back to back, a dot product of
-``N`` pairs costs ``max(ceil(N / lanes), E / pp_lanes)`` clocks: counting and
-post-processing overlap completely (``cycles_per_dot_product``).
+Low-power structure (each is measured in ``docs/dnateq.md``)
+    ``isolate``: only the counter a pair hits sees a non-zero update (its own copy of the
+    pair's sign, gated by its hit), so the next-state logic of every other counter holds
+    still; without it every counter's update logic follows every pair's sign.
+    ``fold_c3``: no ``C3`` counter: ``C3 = sum_k C0[k]``, so its term lives in the ``C0``
+    LUT entries (:func:`golden.dnateq.make_lut` ``fold_c3``); LUT address ``E - 1`` then has
+    no register and writes to it are ignored.
+    ``counter="signmag"``: a counter keeps sign and magnitude, so a count wandering around
+    zero (the sum of random signs) flips one or two bits per update instead of every bit
+    of a two's-complement word at each 0 <-> -1 crossing; converted to two's complement
+    only when the post-processor reads it.  ``"twos"``: plain two's complement.
+    Registers load only when they change (a counter when hit or restarted, the snapshot at
+    a copy, the LUT when written, the pipeline on valid beats) and are reset-less or carry the reset in their
+    enable, so the flow's clock gating (:mod:`synth.clockgate`) gates them.
+
+Timing (``o.ready`` high): the input takes one beat per clock unless the counters still
+hold a completed dot product that the busy post-processor has not taken (then ``i.ready``
+is low); the first result of a group of dot products appears ``E / pp_lanes + 5`` clocks
+after its last beat is accepted when the post-processor was idle (one clock for the copy),
+the others ``E / pp_lanes`` clocks apart.  Back to back, ``N`` pairs cost ``max(ceil(N / lanes), pes * E / pp_lanes)`` clocks
+per group (``cycles_per_dot_product``): counting and post-processing overlap completely.
 """
 
 from math import ceil
-from types import SimpleNamespace
 
-from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Const, Module, Mux, ResetSignal, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from quantrtl.params import Param, check_choice, check_int
 from .pipeline import StallPipeline, tree_sum
 
-__all__ = ["DnaTeqDotProduct"]
+__all__ = ["DnaTeqDotProduct", "CounterBank", "Lut", "PostProcessor", "COUNTER_CODES"]
+
+COUNTER_CODES = ("signmag", "twos")
 
 
 def _select(values, index):
     """``values[index]`` as a tree of 2:1 multiplexers, one level per bit of ``index``
-    (``len(values)`` a power of two).  Plain ``Mux`` expressions become continuous
-    assignments in Verilog, which every simulator evaluates from time 0."""
+    (``values`` padded with its last element to a power of two).  Plain ``Mux`` expressions
+    become continuous assignments in Verilog, which every simulator evaluates from time 0."""
+    values = list(values)
+    while len(values) & (len(values) - 1):
+        values.append(values[-1])
     level = 0
     while len(values) > 1:
         values = [Mux(index[level], values[k + 1], values[k]) for k in range(0, len(values), 2)]
@@ -64,8 +95,240 @@ def _select(values, index):
     return values[0]
 
 
+def _increment(x):
+    """``x + 1`` (wrapping) as explicit carry logic: bit ``i`` flips when every lower bit is
+    1.  Written out so that synthesis does not merge it with a decrement into one adder
+    with a multiplexed operand."""
+    bits, carry = [], 1
+    for i in range(len(x)):
+        bits.append(x[i] ^ carry)
+        carry = carry & x[i]
+    return Cat(*bits)
+
+
+def _decrement(x):
+    """``x - 1`` (wrapping): bit ``i`` flips when every lower bit is 0."""
+    bits, borrow = [], 1
+    for i in range(len(x)):
+        bits.append(x[i] ^ borrow)
+        borrow = borrow & ~x[i]
+    return Cat(*bits)
+
+
+def _entry_hit(e, offsets, k, fx, fw):
+    """Whether entry ``e`` of the entry space is the one a pair with exponent sum ``k`` and
+    exponents ``fx``, ``fw`` moves (``C3`` is moved by every pair)."""
+    o0, o1, o2, o3 = offsets
+    if e < o1:
+        return k == e - o0
+    if e < o2:
+        return fx == e - o1
+    if e < o3:
+        return fw == e - o2
+    return 1
+
+
+class CounterBank(wiring.Component):
+    """Signed up/down counters over the entry space for one lane of one PE, and a snapshot
+    of them for the post-processor.
+
+    Members: ``live`` (a non-zero pair this clock), ``neg`` (its sign product), ``fx``,
+    ``fw`` (its exponents); ``copy``: the snapshot takes the counters and the counters
+    restart from this clock's pair (a completed dot product handed over); ``step`` and
+    ``read``: ``pp_lanes`` two's-complement values of snapshot entries ``step * pp_lanes +
+    j`` (0 for the entry without a counter: ``counted`` is ``2^(n+1)``, or one fewer with
+    ``fold_c3``).
+
+    A counter is clocked only when its pair hits it, at a copy or at reset (which it carries
+    in its enable), so each gates on its own; the snapshot is one register group clocked only
+    at copies.  This is the double buffering: counting goes on while the post-processor reads
+    the snapshot.
+    """
+
+    def __init__(self, *, n, width, pp_lanes, fold_c3, isolate, counter):
+        self.n, self.width, self.pp = n, width, pp_lanes
+        self.isolate = isolate
+        self.counter = check_choice("counter", counter, COUNTER_CODES)
+        m = 1 << (n - 1)
+        self.offsets = (0, 2 * m - 1, 3 * m - 1, 4 * m - 1)
+        self.entries = 4 * m
+        self.counted = self.entries - 1 if fold_c3 else self.entries
+        self.steps = self.entries // pp_lanes
+        super().__init__({
+            "live": In(1), "neg": In(1), "fx": In(n - 1), "fw": In(n - 1),
+            "copy": In(1), "step": In(range(max(self.steps, 2))),
+            "read_mag": Out(data.ArrayLayout(unsigned(width - 1), pp_lanes)),
+            "read_neg": Out(data.ArrayLayout(unsigned(1), pp_lanes)),
+        })
+
+    def _next(self, value, neg):
+        """The counter's next value after a ``+1`` (``neg`` = 0) or ``-1`` update.
+
+        The incremented and the decremented values are computed apart, each from the
+        counter alone, and selected: they change only when the counter does, so a pair's
+        sign reaches no more than the final selection (an adder with a +1/-1 operand would
+        flip that whole operand with every sign)."""
+        if self.counter == "twos":
+            return Mux(neg, _decrement(value), _increment(value))
+        sign, mag = value[-1], value[:-1]
+        zero = mag == 0
+        up = zero | (sign == neg)
+        return Cat(Mux(up, _increment(mag), _decrement(mag)), Mux(zero, neg, sign))
+
+    def _sign_magnitude(self, raw):
+        """``(magnitude, negative)`` of a stored counter."""
+        if self.counter == "signmag":
+            return raw[:-1], raw[-1]
+        value = raw.as_signed()
+        return Mux(value[-1], -value, value)[:self.width - 1], value[-1]
+
+    def elaborate(self, platform):
+        m = Module()
+        k = Signal(self.n, name="k")          # the exponent adder
+        m.d.comb += k.eq(self.fx + self.fw)
+        reset = ResetSignal()
+        snap = []
+        for e in range(self.counted):
+            hit = Signal(name=f"hit{e}")
+            m.d.comb += hit.eq(self.live & _entry_hit(e, self.offsets, k, self.fx, self.fw))
+            neg = self.neg & hit if self.isolate else self.neg
+            c = Signal(self.width, name=f"cnt{e}", reset_less=True)
+            base = Mux(self.copy, 0, c)       # a copy restarts the count at this clock's pair
+            # The next value is computed from the counter and its own (isolated) update
+            # whether or not the counter is clocked, so it changes only when the counter
+            # does: only a copy without a hit forces a zero in.
+            value = Mux(self.copy & ~hit, 0, self._next(base, neg))
+            with m.If(reset | hit | self.copy):   # one explicit enable, so the counter gates
+                m.d.sync += c.eq(Mux(reset, 0, value))
+            s = Signal(self.width, name=f"snap{e}", reset_less=True)
+            with m.If(self.copy):
+                m.d.sync += s.eq(c)
+            snap.append(s)
+        for j in range(self.pp):
+            group = [e * self.pp + j for e in range(self.steps)]
+            raw = _select([snap[e] if e < self.counted else Const(0, self.width)
+                           for e in group], self.step)
+            mag, neg = self._sign_magnitude(raw)
+            m.d.comb += [self.read_mag[j].eq(mag), self.read_neg[j].eq(neg)]
+        return m
+
+
+class Lut(wiring.Component):
+    """The run-time loaded LUT: ``counted`` unsigned ``width``-bit registers (reset to 0),
+    written by ``we``/``addr``/``data``, read ``pp_lanes`` at a time (``read[j]`` = entry
+    ``step * pp_lanes + j``, 0 for the entry without a register).  The table is one
+    clock-gating group, clocked only on writes and at reset."""
+
+    def __init__(self, *, entries, counted, width, pp_lanes):
+        self.entries, self.counted, self.width, self.pp = entries, counted, width, pp_lanes
+        self.steps = entries // pp_lanes
+        super().__init__({
+            "we": In(1), "addr": In(range(entries)), "data": In(width),
+            "step": In(range(max(self.steps, 2))),
+            "read": Out(data.ArrayLayout(unsigned(width), pp_lanes)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        reset = ResetSignal()
+        lut = [Signal(self.width, name=f"entry{e}", reset_less=True)
+               for e in range(self.counted)]
+        # Every entry shares one enable, a write or the reset, so the whole table is one
+        # clock-gating group clocked only while it is written; the entry a write selects
+        # takes the data, the others keep their value through AND/OR selection (not a
+        # multiplexer, which synthesis would merge back into a per-entry enable and give
+        # every entry a gating cell clocked every cycle).
+        with m.If(reset | self.we):
+            for e, reg in enumerate(lut):
+                pick = (self.addr == e).replicate(self.width)
+                kept = (self.data & pick) | (reg & ~pick)
+                m.d.sync += reg.eq(Mux(reset, 0, kept))
+        for j in range(self.pp):
+            group = [e * self.pp + j for e in range(self.steps)]
+            m.d.comb += self.read[j].eq(_select([lut[e] if e < self.counted
+                                                 else Const(0, self.width) for e in group],
+                                                self.step))
+        return m
+
+
+class PostProcessor(wiring.Component):
+    """Counts x LUT entries, summed and accumulated into one result per ``last`` step.
+
+    ``i``: stream of ``{mag[pp_lanes], neg[pp_lanes], lut[pp_lanes], first, last}`` (one
+    step: sign-magnitude counts and their LUT entries); ``o``: stream of
+    ``signed(result_width)``.  Pipeline (:class:`hw.pipeline.StallPipeline`): operand
+    registers | ``pp_lanes`` unsigned products | signed adder tree | accumulator; the step
+    marked ``last`` loads the output register with the sum so far (``first`` restarts it).
+    Latency 4 from a step to its result.
+
+    Zero skipping: a zero count's operand and product registers hold their last values (so
+    its multiplier does not toggle) and it adds nothing; a step with no non-zero count
+    leaves the sum and the accumulator untouched.  The multipliers take magnitudes, so the
+    small counts of a long dot product keep most partial products at zero."""
+
+    LATENCY = 4
+
+    def __init__(self, *, pp_lanes, count_width, lut_width, result_width):
+        self.pp = pp_lanes
+        self.result_width = result_width
+        self.step_layout = data.StructLayout({
+            "mag": data.ArrayLayout(unsigned(count_width), pp_lanes),
+            "neg": data.ArrayLayout(unsigned(1), pp_lanes),
+            "lut": data.ArrayLayout(unsigned(lut_width), pp_lanes),
+            "first": 1, "last": 1,
+        })
+        super().__init__({
+            "i": In(stream.Signature(self.step_layout)),
+            "o": Out(stream.Signature(signed(result_width))),
+        })
+
+    def _held(self, m, load, value, name):
+        """A reset-less register of ``value`` that loads only on ``load``."""
+        reg = Signal.like(value, name=name, reset_less=True)
+        with m.If(load):
+            m.d.sync += reg.eq(value)
+        return reg
+
+    def elaborate(self, platform):
+        m = Module()
+        pipe = StallPipeline(m, self.i, self.o)
+        step, pp = self.i.payload, self.pp
+        live0 = [step.mag[j] != 0 for j in range(pp)]
+        flags = {"first": step.first, "last": step.last}
+        flags.update({f"live{j}": live0[j] for j in range(pp)})
+        valid1, f1 = pipe.stage(self.i.valid, flags, name="merge")
+        go0 = pipe.advance & self.i.valid
+        mag = [self._held(m, go0 & live0[j], step.mag[j], f"merge_mag{j}") for j in range(pp)]
+        lut = [self._held(m, go0 & live0[j], step.lut[j], f"merge_lut{j}") for j in range(pp)]
+        neg = [self._held(m, go0 & live0[j], step.neg[j], f"merge_neg{j}") for j in range(pp)]
+
+        valid2, f2 = pipe.stage(valid1, f1, name="mul")
+        go1 = pipe.advance & valid1
+        prod = [self._held(m, go1 & f1[f"live{j}"], mag[j] * lut[j], f"mul_prod{j}")
+                for j in range(pp)]
+        sign = [self._held(m, go1 & f1[f"live{j}"], neg[j], f"mul_neg{j}") for j in range(pp)]
+
+        terms = [Mux(sign[j], -prod[j], prod[j]) for j in range(pp)]
+        if pp > 1:
+            terms = [Mux(f2[f"live{j}"], t, 0) for j, t in enumerate(terms)]
+        any2 = Signal(name="sum_any")
+        m.d.comb += any2.eq(Cat(*(f2[f"live{j}"] for j in range(pp))).any())
+        valid3, f3 = pipe.stage(valid2, {"first": f2["first"], "last": f2["last"],
+                                         "any": any2}, name="sum")
+        total_sum = self._held(m, pipe.advance & valid2 & any2, tree_sum(terms), "sum_sum")
+
+        acc = Signal(signed(self.result_width), name="acc", reset_less=True)
+        base = Mux(f3["first"], 0, acc)
+        total = Mux(f3["any"], (base + total_sum)[:self.result_width].as_signed(), base)
+        with m.If(pipe.advance & valid3 & ~f3["last"] & (f3["any"] | f3["first"])):
+            m.d.sync += acc.eq(total)
+        pipe.output(valid3 & f3["last"], total)
+        return m
+
+
 class DnaTeqDotProduct(wiring.Component):
-    """``lanes`` exponent-code pairs per clock into banked counters, LUT post-processor.
+    """``lanes`` exponent-code pairs per clock for each of ``pes`` dot products, banked
+    counters, one shared LUT post-processor.
 
     Ports: ``i`` (stream of :attr:`input_layout`), ``o`` (stream of ``signed(result_width)``).
     """
@@ -73,7 +336,10 @@ class DnaTeqDotProduct(wiring.Component):
     PARAMS = (
         Param("n", 5, "code bits (1 sign + n-1 exponent bits); narrower layers run with "
                       "widened codes", lo=3, hi=7),
-        Param("lanes", 4, "code pairs per beat (exponent adders, counter banks)", lo=1, hi=32),
+        Param("lanes", 4, "code pairs per beat and PE (exponent adders, counter banks)",
+              lo=1, hi=32),
+        Param("pes", 1, "dot products computed at once (PEs sharing the activation codes, "
+                        "one LUT and one post-processor)", lo=1, hi=64),
         Param("max_length", 1024, "longest dot product (pairs): sets the counter widths",
               lo=1, hi=1 << 20),
         Param("lut_width", 24, "bits of an unsigned LUT entry", lo=2, hi=40),
@@ -81,15 +347,24 @@ class DnaTeqDotProduct(wiring.Component):
                                "range [0, lut_width]", lo=0, hi=40),
         Param("pp_lanes", 4, "LUT entries post-processed per clock: a power of two, at most "
                              "2^(n+1)", lo=1, hi=256),
+        Param("isolate", True, "operand isolation: only the counter a pair hits sees its "
+                               "update", kind=bool),
+        Param("fold_c3", True, "no C3 counter: its term folded into the C0 LUT entries",
+              kind=bool),
+        Param("counter", "signmag", "counter coding", kind=str, choices=COUNTER_CODES),
     )
     LATENCY = None  # depends on the parameters: see ``latency``
+    # Energy breakdown (synth.components): registers by name; the rest is control.
+    ENERGY_COMPONENTS = (("counters", r"^bank_"), ("lut", r"^lut\."),
+                         ("post-processor", r"^post\.|^o__payload"))
 
-    def __init__(self, *, n=5, lanes=4, max_length=1024, lut_width=24, frac_bits=16,
-                 pp_lanes=4):
+    def __init__(self, *, n=5, lanes=4, pes=1, max_length=1024, lut_width=24, frac_bits=16,
+                 pp_lanes=4, isolate=True, fold_c3=True, counter="signmag"):
         self._MustUse__silence = True  # an instance that fails validation is not 'unused'
         spec = {p.name: p for p in self.PARAMS}
         self.n = spec["n"].check(n)
         self.lanes = spec["lanes"].check(lanes)
+        self.pes = spec["pes"].check(pes)
         self.max_length = spec["max_length"].check(max_length)
         self.lut_width = spec["lut_width"].check(lut_width)
         self.frac_bits = check_int("frac_bits", frac_bits, 0, self.lut_width)
@@ -97,19 +372,26 @@ class DnaTeqDotProduct(wiring.Component):
         powers = tuple(1 << k for k in range(self.n + 2))
         spec["pp_lanes"].check(pp_lanes)
         self.pp_lanes = check_choice("pp_lanes", pp_lanes, powers)
+        self.isolate = spec["isolate"].check(isolate)
+        self.fold_c3 = spec["fold_c3"].check(fold_c3)
+        self.counter = spec["counter"].check(counter)
         self.m = 1 << (self.n - 1)
         self.zero_code = self.m
         self.offsets = (0, 2 * self.m - 1, 3 * self.m - 1, 4 * self.m - 1)
+        self.counted = self.entries - 1 if self.fold_c3 else self.entries
         self.steps = self.entries // self.pp_lanes
         self.bank_beats = ceil(self.max_length / self.lanes)
         self.bank_width = self.bank_beats.bit_length() + 1
+        # magnitude bits of a count merged over the lanes (at most max_length)
+        self.count_width = max(self.bank_beats * self.lanes, 1).bit_length()
         self.result_width = self.lut_width + (4 * self.max_length).bit_length() + 1
-        self.latency = self.steps + 4
+        self.latency = 1 + self.steps + PostProcessor.LATENCY
         self.LATENCY = self.latency
 
+        weights = data.ArrayLayout(unsigned(self.n), self.lanes)
         self.input_layout = data.StructLayout({
             "x": data.ArrayLayout(unsigned(self.n), self.lanes),
-            "w": data.ArrayLayout(unsigned(self.n), self.lanes),
+            "w": weights if self.pes == 1 else data.ArrayLayout(weights, self.pes),
             "last": 1,
             "load": 1,
             "addr": unsigned(self.n + 1),
@@ -123,37 +405,56 @@ class DnaTeqDotProduct(wiring.Component):
         })
 
     def cycles_per_dot_product(self, length: int) -> int:
-        """Clocks per dot product of ``length`` pairs, back to back, output always ready."""
-        return max(ceil(length / self.lanes), self.steps)
+        """Clocks per group of ``pes`` dot products of ``length`` pairs, back to back,
+        output always ready."""
+        return max(ceil(length / self.lanes), self.pes * self.steps)
+
+    def _merged(self, m, banks, j):
+        """``(magnitude, negative)`` of entry ``j`` of a step summed over a PE's lanes (one
+        lane: the bank's own sign-magnitude, untouched)."""
+        if len(banks) == 1:
+            return banks[0].read_mag[j], banks[0].read_neg[j]
+        total = tree_sum(Mux(b.read_neg[j], -b.read_mag[j], b.read_mag[j]) for b in banks)
+        width = self.count_width
+        return Mux(total < 0, -total, total)[:width], total < 0
+
+    def _weights(self, p):
+        beat = self.i.payload
+        return beat.w if self.pes == 1 else beat.w[p]
 
     def elaborate(self, platform):
         m = Module()
-        n, lanes, E, P, G = self.n, self.lanes, self.entries, self.pp_lanes, self.steps
-        o0, o1, o2, o3 = self.offsets
+        n, P, G = self.n, self.pp_lanes, self.steps
         beat = self.i.payload
 
-        # ---- the post-processor's pipeline control (stalls only on the output)
-        pp_port = SimpleNamespace(ready=Signal(name="pp_ready"))
-        pipe = StallPipeline(m, pp_port, self.o)
+        post = m.submodules.post = PostProcessor(
+            pp_lanes=P, count_width=self.count_width, lut_width=self.lut_width,
+            result_width=self.result_width)
+        wiring.connect(m, post.o, wiring.flipped(self.o))
+        lut = m.submodules.lut = Lut(entries=self.entries, counted=self.counted,
+                                     width=self.lut_width, pp_lanes=P)
 
-        wsel = Signal(name="count_set")        # set of banks being counted into
-        rsel = Signal(name="pp_set")           # set of banks the post-processor drains
-        full = [Signal(name=f"set{b}_full") for b in range(2)]
-        step = Signal(range(max(G, 2)), name="pp_step")
-        full_w = Mux(wsel, full[1], full[0])
-        full_r = Mux(rsel, full[1], full[0])
+        # ---- hand-over and the post-processor's steps: group g of PE pe of the snapshot
+        held = Signal(name="count_done")       # the counters hold a completed dot product
+        busy = Signal(name="pp_busy")          # the post-processor is reading the snapshot
+        copy = Signal(name="copy")
+        group = Signal(range(max(G, 2)), name="pp_group")
+        pe = Signal(range(max(self.pes, 2)), name="pp_pe")
         issue = Signal(name="pp_issue")
-        m.d.comb += issue.eq(full_r & pp_port.ready)
-        final_step = step == G - 1
+        last_group = group == G - 1
+        final_step = last_group & (pe == self.pes - 1)
+        # The snapshot is free once the post-processor issues its last step (that step reads
+        # it in this clock, the copy writes it at the edge).
+        m.d.comb += [issue.eq(post.i.valid & post.i.ready),
+                     copy.eq(held & (~busy | (issue & final_step)))]
 
-        # ---- input
-        # ready never depends on the payload; a LUT write that cannot be applied yet is held
-        # (and the input with it) until no completed dot product waits for the LUT.
+        # ---- input: ready never depends on the payload; a LUT write that cannot be applied
+        # yet is held (and the input with it) until no completed dot product waits for it.
         pending = Signal(name="lut_pending")
         p_addr = Signal(n + 1, name="lut_pending_addr")
         p_data = Signal(self.lut_width, name="lut_pending_data")
-        idle = ~full[0] & ~full[1]
-        m.d.comb += self.i.ready.eq(~full_w & ~pending)
+        idle = ~held & ~busy
+        m.d.comb += self.i.ready.eq(~(held & ~copy) & ~pending)
         take = Signal(name="take_pairs")
         load = Signal(name="take_lut")
         m.d.comb += [
@@ -164,80 +465,55 @@ class DnaTeqDotProduct(wiring.Component):
             m.d.sync += [pending.eq(1), p_addr.eq(beat.addr), p_data.eq(beat.data)]
         with m.If(pending & idle):
             m.d.sync += pending.eq(0)
+        m.d.comb += [
+            lut.we.eq((load | pending) & idle),
+            lut.addr.eq(Mux(pending, p_addr, beat.addr)),
+            lut.data.eq(Mux(pending, p_data, beat.data)),
+            lut.step.eq(group),
+        ]
 
-        # ---- LUT (run-time loaded registers)
-        lut = [Signal(self.lut_width, name=f"lut{e}") for e in range(E)]
-        w_en = ((load | pending) & idle)
-        w_addr = Mux(pending, p_addr, beat.addr)
-        w_data = Mux(pending, p_data, beat.data)
-        for e in range(E):
-            with m.If(w_en & (w_addr == e)):
-                m.d.sync += lut[e].eq(w_data)
+        # ---- decode (the activation codes once, shared by the PEs) and the counter banks
+        banks = [[None] * self.lanes for _ in range(self.pes)]
+        for lane in range(self.lanes):
+            cx = beat.x[lane]
+            x_live = Signal(name=f"x_live{lane}")
+            m.d.comb += x_live.eq(take & (cx != self.zero_code))
+            for p in range(self.pes):
+                cw = self._weights(p)[lane]
+                bank = CounterBank(n=n, width=self.bank_width, pp_lanes=P,
+                                   fold_c3=self.fold_c3, isolate=self.isolate,
+                                   counter=self.counter)
+                m.submodules[f"bank_p{p}_l{lane}"] = bank
+                banks[p][lane] = bank
+                m.d.comb += [
+                    bank.live.eq(x_live & (cw != self.zero_code)),
+                    bank.neg.eq(cx[n - 1] ^ cw[n - 1]),
+                    bank.fx.eq(cx[:n - 1]),
+                    bank.fw.eq(cw[:n - 1]),
+                    bank.copy.eq(copy),
+                    bank.step.eq(group),
+                ]
 
-        # ---- exponent adders and banked counters
-        cnt = [[[Signal(signed(self.bank_width), name=f"cnt{b}_{lane}_{e}") for e in range(E)]
-                for lane in range(lanes)] for b in range(2)]
-        for lane in range(lanes):
-            cx, cw = beat.x[lane], beat.w[lane]
-            live = Signal(name=f"live{lane}")
-            neg = Signal(name=f"neg{lane}")
-            fx, fw = cx[:n - 1], cw[:n - 1]
-            k = Signal(n, name=f"k{lane}")  # exponent adder
-            m.d.comb += [
-                live.eq(take & (cx != self.zero_code) & (cw != self.zero_code)),
-                neg.eq(cx[n - 1] ^ cw[n - 1]),
-                k.eq(fx + fw),
-            ]
-            delta = Mux(neg, -1, 1)
-            for e in range(E):
-                if e < o1:
-                    hit = k == e - o0
-                elif e < o2:
-                    hit = fx == e - o1
-                elif e < o3:
-                    hit = fw == e - o2
-                else:
-                    hit = 1
-                for b in range(2):
-                    c = cnt[b][lane][e]
-                    with m.If(issue & (rsel == b) & (step == e // P)):
-                        m.d.sync += c.eq(0)             # read and cleared by the post-processor
-                    with m.Elif(live & (wsel == b) & hit):
-                        m.d.sync += c.eq(c + delta)
-
-        # ---- bank-set bookkeeping
-        with m.If(take & beat.last):
-            m.d.sync += wsel.eq(~wsel)
-        for b in range(2):
-            with m.If(take & beat.last & (wsel == b)):
-                m.d.sync += full[b].eq(1)
-            with m.Elif(issue & final_step & (rsel == b)):
-                m.d.sync += full[b].eq(0)
+        # ---- hand-over bookkeeping and the step counters
+        m.d.sync += held.eq((take & beat.last) | (held & ~copy))
+        with m.If(copy):
+            m.d.sync += busy.eq(1)
+        with m.Elif(issue & final_step):
+            m.d.sync += busy.eq(0)
         with m.If(issue):
-            m.d.sync += [step.eq(Mux(final_step, 0, step + 1)), rsel.eq(rsel ^ final_step)]
+            m.d.sync += group.eq(Mux(last_group, 0, group + 1))
+            if self.pes > 1:
+                with m.If(last_group):
+                    m.d.sync += pe.eq(Mux(pe == self.pes - 1, 0, pe + 1))
 
-        # ---- post-processor: merge banks | multiply by the LUT | adder tree | accumulate
-        s1 = {"first": step == 0, "last": final_step}
-        for p in range(P):
-            group = range(G)
-            per_bank = []
-            for lane in range(lanes):
-                sets = [_select([cnt[b][lane][g * P + p] for g in group], step)
-                        for b in range(2)]
-                per_bank.append(Mux(rsel, sets[1], sets[0]))
-            s1[f"count{p}"] = tree_sum(per_bank)
-            s1[f"lut{p}"] = _select([lut[g * P + p] for g in group], step)
-        valid1, r1 = pipe.stage(issue, s1, name="merge")
-        s2 = {"first": r1["first"], "last": r1["last"]}
-        for p in range(P):
-            s2[f"prod{p}"] = r1[f"count{p}"] * r1[f"lut{p}"]
-        valid2, r2 = pipe.stage(valid1, s2, name="mul")
-        valid3, r3 = pipe.stage(valid2, {"first": r2["first"], "last": r2["last"],
-                                         "sum": tree_sum(r2[f"prod{p}"] for p in range(P))},
-                                name="sum")
-        acc = Signal(self.output_shape, name="acc")
-        total = (Mux(r3["first"], 0, acc) + r3["sum"])[:self.result_width].as_signed()
-        with m.If(pipe.advance & valid3):
-            m.d.sync += acc.eq(total)
-        pipe.output(valid3 & r3["last"], total)
+        # ---- one post-processing step: PE pe's lanes merged, the LUT entries beside them
+        m.d.comb += [post.i.valid.eq(busy), post.i.payload.first.eq(group == 0),
+                     post.i.payload.last.eq(last_group)]
+        for j in range(P):
+            per_pe = [self._merged(m, [banks[p][lane] for lane in range(self.lanes)], j)
+                      for p in range(self.pes)]
+            mag = _select([v[0] for v in per_pe], pe) if self.pes > 1 else per_pe[0][0]
+            neg = _select([v[1] for v in per_pe], pe) if self.pes > 1 else per_pe[0][1]
+            m.d.comb += [post.i.payload.mag[j].eq(mag), post.i.payload.neg[j].eq(neg),
+                         post.i.payload.lut[j].eq(lut.read[j])]
         return m

@@ -5,6 +5,11 @@ being read (``advance = ~o.valid | o.ready``), and the input is ready exactly th
 transfer accepted at the input therefore moves one stage per advance and leaves the output
 exactly once: no transfer is lost or duplicated under any pattern of ``valid`` and
 ``ready``, and with ``o.ready`` held high the pipeline takes one beat per clock.
+
+A stage's data registers are reset-less and load only a valid beat (``advance & valid``):
+they hold their value through bubbles, so an idle pipeline does not toggle, and their
+enable is a clean clock-gating condition (:mod:`synth.clockgate`).  Only the ``valid``
+bits are reset.  The data of a stage is meaningful only while its ``valid`` is high.
 """
 
 from amaranth import Signal, Value
@@ -38,9 +43,11 @@ class StallPipeline:
         values_q = {}
         for key, value in values.items():
             value = Value.cast(value)
-            values_q[key] = Signal(Shape.cast(value.shape()), name=f"{name}_{key}")
+            values_q[key] = Signal(Shape.cast(value.shape()), name=f"{name}_{key}",
+                                   reset_less=True)
         with m.If(self.advance):
             m.d.sync += valid_q.eq(valid)
+        with m.If(self.advance & valid):
             m.d.sync += [values_q[k].eq(values[k]) for k in values]
         return valid_q, values_q
 

@@ -130,6 +130,8 @@ BLOCKS = {
                      "(SPEC 4)", "hw.huffman", "HuffmanDecoder"),
     "dqa": Block("dqa", "DQA dequantizer: (q << m) + shifting error on streams (SPEC 4)",
                  "hw.dqa", "DqaJoin"),
+    "dnaenc": Block("dnaenc", "DNA-TEQ output encoder: a fixed-point result back to an "
+                    "n-bit exponential code (SPEC 3)", "hw.dnaenc", "DnaTeqEncoder"),
 }
 
 

@@ -81,8 +81,8 @@ def cmd_run(args, extra) -> int:
     np.savez(args.output, **{output: rtl, f"golden_{output}": expected, "match": match,
                              "cycles": np.int64(cycles)})
     bad = int(np.sum(~match))
-    print(f"{block.name} on {args.sim}: {len(rtl)} outputs in {cycles} cycles, "
-          f"{len(rtl) - bad} match the golden model, {bad} differ -> {args.output}")
+    print(f"{block.name} on {args.sim}: {rtl.size} outputs in {cycles} cycles, "
+          f"{rtl.size - bad} match the golden model, {bad} differ -> {args.output}")
     return 0 if bad == 0 else 1
 
 

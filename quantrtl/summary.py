@@ -43,15 +43,22 @@ def _synthesis(reports: Path) -> list:
     meta = doc.get("meta", {})
     out.append(f"  {meta.get('designs')} designs in {meta.get('seconds')} s"
                f" ({meta.get('cached', 0)} of them from the cache)")
-    rows = [r for r in doc.get("headline", []) if "error" not in r]
+    head_path = reports / "headline.json"
+    if not head_path.exists():
+        return out + ["  INT8 vs DNA-TEQ: none yet: run 'make headline'"]
+    head = json.loads(head_path.read_text())
+    rows = [r for r in head.get("rows", []) if "error" not in r and r["gating"] == "icg"
+            and r["workload"] == "minilm" and r["scope"] == "datapath" and r["pes"] == 1]
     if rows:
-        n = max(r["n"] for r in rows)
-        out.append(f"  headline at N={n} (energy per dot product, vs INT8, bits moved):")
+        n = min(r["length"] for r in rows)
+        out.append(f"  headline (icg gating, MiniLM, P=1, N={n}; energy per dot product, "
+                   f"vs INT8):")
         for r in rows:
-            if r["n"] == n:
-                out.append(f"    {r['datapath']:<24} {r['area_um2']:>12,.0f} um^2 "
-                           f"{r['energy_pj'] / 1000:>10,.1f} nJ {r['energy_ratio']:>7.2f}x "
-                           f"{r['memory_bits']:>8,} bits")
+            if r["length"] == n:
+                label = "INT8 MAC + requant" if r["datapath"] == "int8" else \
+                    f"DNA-TEQ n={r['n']}"
+                out.append(f"    {label:<24} {r['area_um2']:>12,.0f} um^2 "
+                           f"{r['energy_pj']:>10,.1f} pJ {r.get('energy_ratio', 1.0):>7.2f}x")
     return out
 
 

@@ -22,14 +22,14 @@ from .energy import bit_toggles, energy_from_toggles, horowitz_scaled
 from .liberty import load_library
 from .netlist import OUTPUT_LOAD_PF, WIRE_CAP_PER_FANOUT_PF, load_netlist
 from .sta import CLOCK_SLEW_NS, INPUT_SLEW_NS, analyze
-from .tech import NODE_NM, osu018
+from .tech import NODE_NM, osu018, simulation_models
 from .vcd import toggle_counts
 from .yosys import SCRIPT_VERSION, run_flows
 
 __all__ = ["Design", "run_point", "FLOW_VERSION", "DEFAULT_ROOT", "assumptions"]
 
-FLOW_VERSION = 6     # energy results are keyed on it
-SYNTH_VERSION = 4    # synthesis + STA results are keyed on it
+FLOW_VERSION = 7     # energy results are keyed on it
+SYNTH_VERSION = 5    # synthesis + STA results are keyed on it
 DEFAULT_ROOT = Path("build") / "synth"
 _REPO = Path(__file__).resolve().parents[1]
 LABEL_PARAMS = {"dnateq": {"n"}}     # always shown in labels (DNA-TEQ's code width)
@@ -96,23 +96,38 @@ class Design:
 
 
 def assumptions() -> dict:
+    from .clockgate import MIN_GROUP
+    from .cts import BUFFER, MAX_FANOUT
     return {
-        "library": "OSU 0.18 um standard cells (Debian qflow-tech-osu018), typical, 1.8 V, 25 C",
+        "library": "OSU 0.18 um standard cells (Debian qflow-tech-osu018), typical, 1.8 V, 25 C; "
+                   "the LATCH cell's area set to its LEF size, 56 um^2 (0 in the package)",
         "mapping": "yosys synth -flatten -noabc; dfflibmap; abc -D 10000 -constr -liberty "
                    "(delay-target mapping with buffering and gate sizing; INVX1 input "
                    "drivers, 10 fF output loads); generic: abc onto Yosys gates, "
                    "dfflegalize, stat -tech cmos; iCE40: synth_ice40 (no DSP)",
-        "sta": f"own NLDM STA over the mapped netlist: ideal clock (slew {CLOCK_SLEW_NS} ns), "
-               f"inputs at 0 ns with slew {INPUT_SLEW_NS} ns, outputs required at the next "
-               f"edge, worse of rise/fall per arc",
+        "clock_gating": f"icg view: register groups of >= {MIN_GROUP} flip-flops sharing an "
+                        f"enable get a latch + AND2 clock-gating cell (Yosys clockgate after "
+                        f"folding synchronous resets into the enables); the none view keeps "
+                        f"enable multiplexers",
+        "clock_tree": f"both views: every clock net drives at most {MAX_FANOUT} pins through "
+                      f"{BUFFER} buffers; the root clock is an ideal source",
+        "sta": f"own NLDM STA over the mapped netlist: ideal root clock (slew {CLOCK_SLEW_NS} "
+               f"ns) with the clock tree's and gating cells' delays as latency, inputs at 0 ns "
+               f"with slew {INPUT_SLEW_NS} ns, outputs required at the next edge, worse of "
+               f"rise/fall per arc",
         "wire_load": f"{WIRE_CAP_PER_FANOUT_PF * 1000:g} fF per fan-out pin; "
                      f"{OUTPUT_LOAD_PF * 1000:g} fF per primary output",
         "energy": "zero-delay, cycle-based simulation of the mapped netlist from the "
                   "liberty cell functions (synth.gatesim; equal to Icarus with the library's "
                   "cell models, tested) under the full-throughput workload, every output "
-                  "checked against the golden model; settled toggles per net (no glitches) "
-                  "x (1/2 C V^2 + liberty internal energy); flip-flop clock-pin energy and "
-                  "clock-net C V^2 every cycle; leakage at the 10 ns testbench clock",
+                  "checked against the golden model; settled toggles per data net (no "
+                  "glitches), both edges of every clock pulse, x (1/2 C V^2 + liberty "
+                  "internal energy); flip-flop clock pins per pulse; leakage at the 10 ns "
+                  "testbench clock",
+        "gating_models": "none: the ungated netlist; icg: the gated netlist, its gating cells "
+                         "priced like every cell; ideal: the gated netlist with each "
+                         "flip-flop clocked only in the cycles its output changes and the "
+                         "gating cells free",
         "sanity": "Horowitz ISSCC 2014 45 nm / 0.9 V figures scaled by (180/45) x (1.8/0.9)^2",
     }
 
@@ -160,10 +175,14 @@ def synthesize(design: Design, *, root: Path = DEFAULT_ROOT, fresh: bool = False
     start = time.monotonic()
     stats = run_flows(work, design.top, verilog, lib_path, ice40=ice40)
     t_yosys = time.monotonic() - start
-    net = _load_netlist(Path(stats["netlist_json"]), lib_path, design.top)
-    timing = analyze(net)
-    generic, osu, ice = stats["generic"], stats["osu018"], stats["ice40"]
-    area, seq_area = net.area()
+    views = {}
+    for gating, path in (("none", stats["netlist_json"]), ("icg", stats["netlist_icg_json"])):
+        net = _load_netlist(Path(path), lib_path, design.top)
+        timing = analyze(net)
+        views[gating] = (net, timing)
+        (work / SLEWS[gating]).write_text(json.dumps({str(k): v for k, v in
+                                                      timing.slews.items()}))
+    generic, ice = stats["generic"], stats["ice40"]
     gen_types = generic["num_cells_by_type"]
     ice_types = ice.get("num_cells_by_type")
     result = {
@@ -172,15 +191,10 @@ def synthesize(design: Design, *, root: Path = DEFAULT_ROOT, fresh: bool = False
             "transistors": int(generic.get("estimated_num_transistors", 0)),
             "flip_flops": sum(v for k, v in gen_types.items() if "DFF" in k),
         },
-        "osu018": {
-            "cells": osu["num_cells"], "by_type": osu["num_cells_by_type"],
-            "area_um2": round(float(osu.get("area", area)), 1),
-            "sequential_area_um2": round(seq_area, 1),
-            "sequential_share": round(seq_area / area, 4) if area else 0.0,
-            "flip_flops": sum(1 for i in net.instances if i.cell.sequential),
-            "leakage_nw": round(sum(i.cell.leakage for i in net.instances), 3),
-        },
-        "timing": timing.as_dict(),
+        "osu018": _osu_view(stats["osu018"], *views["none"]),
+        "osu018_icg": _osu_view(stats["osu018_icg"], *views["icg"]),
+        "timing": views["none"][1].as_dict(),
+        "timing_icg": views["icg"][1].as_dict(),
         "ice40": ({"skipped": ice["skipped"], "cells": None, "by_type": {}, "lut4": None,
                    "carry": None, "ff": None} if "skipped" in ice else {
             "cells": ice["num_cells"], "by_type": ice_types,
@@ -190,12 +204,41 @@ def synthesize(design: Design, *, root: Path = DEFAULT_ROOT, fresh: bool = False
         "seconds": {"yosys": round(t_yosys, 2), "sta": round(time.monotonic() - start
                                                              - t_yosys, 2)},
     }
-    if abs(area - float(osu.get("area", area))) > 1e-6 * max(area, 1):
-        result["osu018"]["area_check"] = f"netlist sum {area} differs from yosys stat"
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "slews.json").write_text(json.dumps({str(k): v for k, v in timing.slews.items()}))
     _save(cache, key, result)
     return {**result, "work": str(work), "cached": False}
+
+
+NETLISTS = {"none": ("netlist.json", "netlist.v"), "icg": ("netlist-icg.json", "netlist-icg.v")}
+SLEWS = {"none": "slews.json", "icg": "slews-icg.json"}
+GATINGS = tuple(NETLISTS)
+
+
+def _osu_view(stat: dict, net, timing) -> dict:
+    """Area, cells and clock gating of one osu018 netlist (``stat``: Yosys's figures)."""
+    from .clockgate import is_icg_instance
+    from .cts import CTS_PREFIX
+    area, seq_area = net.area()
+    gated_clocks = net.clock.gated_bits(net)
+    gated = sum(1 for i in net.instances if i.cell.ff
+                and i.inputs.get(i.clock_pin) in gated_clocks)
+    view = {
+        "cells": stat["num_cells"], "by_type": stat["num_cells_by_type"],
+        "area_um2": round(float(stat.get("area", area)), 1),
+        "sequential_area_um2": round(seq_area, 1),
+        "sequential_share": round(seq_area / area, 4) if area else 0.0,
+        "flip_flops": sum(1 for i in net.instances if i.cell.ff),
+        "gated_flip_flops": gated,
+        "icg_cells": len(net.clock.latches),
+        "icg_area_um2": round(sum(i.cell.area for i in net.instances
+                                  if is_icg_instance(i.name)), 1),
+        "clock_buffers": sum(1 for i in net.instances if i.name.startswith(CTS_PREFIX)),
+        "clock_tree_area_um2": round(sum(i.cell.area for i in net.instances
+                                         if i.name.startswith(CTS_PREFIX)), 1),
+        "leakage_nw": round(sum(i.cell.leakage for i in net.instances), 3),
+    }
+    if abs(area - float(stat.get("area", area))) > 1e-6 * max(area, 1):
+        view["area_check"] = f"netlist sum {area} differs from yosys stat"
+    return view
 
 
 def _workload(design: Design, n: int, seed: int):
@@ -222,88 +265,133 @@ def _workload(design: Design, n: int, seed: int):
 ENERGY_SIMULATORS = ("native", "icarus")
 
 
+def vectors_digest(vectors: dict) -> str:
+    """A stable hash of a vector set (array names, dtypes, shapes and bytes)."""
+    h = hashlib.sha256()
+    for name in sorted(vectors):
+        arr = np.ascontiguousarray(np.asarray(vectors[name]))
+        h.update(f"{name}:{arr.dtype.str}:{arr.shape}".encode())
+        h.update(arr.tobytes())
+    return h.hexdigest()[:16]
+
+
 def measure_energy(design: Design, synth: dict, *, n: int = 64, seed: int = 1,
                    fresh: bool = False, keep_vcd: bool = False,
-                   simulator: str = "native") -> dict | None:
+                   simulator: str = "native", gating: str = "none",
+                   workload: tuple | None = None) -> dict | None:
     """Gate-level simulation of the workload with toggle counting; energy per operation.
     ``None`` if the block has no workload yet.
 
-    ``simulator``: ``"native"`` (:mod:`synth.gatesim`, the netlist evaluated from the
-    liberty's cell functions, ~10x faster) or ``"icarus"`` (the library's Verilog cell
-    models under the cocotb harness, toggles from a VCD); both check every output against
-    the golden model and count the same settled toggles."""
+    ``workload``: ``(vectors, info)`` to measure instead of the block's own synthetic
+    workload (:data:`synth.workloads.WORKLOADS`): a vector set in the format of
+    :mod:`tb.adapters` and its ``info`` (``ops``, ``op``, ``dot_products``, ``length``,
+    ``skip_beats``, ``data``); the cache is keyed on the vectors' contents.
+
+    ``gating``: ``"none"`` (the netlist without clock gating) or ``"icg"`` (the clock-gated
+    netlist; its result also carries the ``ideal`` bound).  ``simulator``: ``"native"``
+    (:mod:`synth.gatesim`, the netlist evaluated from the liberty's cell functions, ~10x
+    faster) or ``"icarus"`` (the library's Verilog cell models under the cocotb harness,
+    toggles from a VCD); both check every output against the golden model and count the
+    same toggles."""
     if simulator not in ENERGY_SIMULATORS:
         raise ValueError(f"simulator={simulator!r} is out of range: allowed "
                          f"{list(ENERGY_SIMULATORS)}")
+    if gating not in GATINGS:
+        raise ValueError(f"gating={gating!r} is out of range: allowed {list(GATINGS)}")
     lib_path, cells = osu018()
     work = Path(synth["work"]).resolve()
-    mode, payload, info = _workload(design, n, seed)
+    json_name, verilog_name = NETLISTS[gating]
+    if workload is not None:
+        payload, info = workload
+        mode, tag = "vectors", f"w{vectors_digest(payload)}"
+    else:
+        mode, payload, info = _workload(design, n, seed)
+        tag = f"n{n}-s{seed}"
     if mode is None:
         return None
-    key = _hash(FLOW_VERSION, (work / "netlist.v").read_text(), mode, n, seed, simulator,
-                json.dumps(info, sort_keys=True))
-    cache = work / f"energy-n{n}-s{seed}-{simulator}.json"
+    key = _hash(FLOW_VERSION, (work / verilog_name).read_text(), mode, n, seed, simulator,
+                json.dumps(info, sort_keys=True), json.dumps(energy_components(design)), tag)
+    cache = work / f"energy-{gating}-{tag}-{simulator}.json"
     if not fresh and (hit := _cached(cache, key)) is not None:
         hit.pop("key")
         return {**hit, "cached": True}
     start = time.monotonic()
-    net = _load_netlist(work / "netlist.json", lib_path, design.top)
+    net = _load_netlist(work / json_name, lib_path, design.top)
     if simulator == "native":
         per_bit, cycles = _native_activity(design, net, mode, payload, info, seed)
     else:
         per_bit, cycles = _icarus_activity(design, net, work, cells, mode, payload, info, n,
-                                           seed, keep_vcd)
+                                           seed, keep_vcd, gating)
     t_sim = time.monotonic() - start
-    slews = {int(k): v for k, v in json.loads((work / "slews.json").read_text()).items()}
+    slews = {int(k): v for k, v in json.loads((work / SLEWS[gating]).read_text()).items()}
+    from .components import attribute
+    owners = attribute(net, energy_components(design))
     from tb.env import CLOCK_PERIOD_NS
-    report = energy_from_toggles(net, per_bit, cycles, CLOCK_PERIOD_NS, slews)
+    report = energy_from_toggles(net, per_bit, cycles, CLOCK_PERIOD_NS, slews,
+                                 component=lambda inst: owners[id(inst)])
     ops = info["ops"]
-    per_op = report.total_pj / ops
     result = {
-        "workload": info, "seed": seed, "simulator": simulator, **report.as_dict(),
-        "pj_per_op": round(per_op, 4),
+        "workload": info, "seed": seed, "simulator": simulator, "gating": gating,
+        **report.as_dict(),
+        "pj_per_op": round(report.total_pj / ops, 4),
+        "pj_per_op_ideal": round(report.ideal_pj / ops, 4),
         "pj_per_op_datapath": round((report.switching_pj + report.internal_comb_pj) / ops, 4),
-        "pj_per_op_gated": round(report.total_gated_pj / ops, 4),
         "cycles_per_op": round(cycles / ops, 4),
         "seconds": {"simulation": round(t_sim, 2),
                     "toggles_energy": round(time.monotonic() - start - t_sim, 2)},
     }
     if info.get("dot_products"):
-        result["pj_per_dot_product"] = round(report.total_pj / info["dot_products"], 3)
-        result["pj_per_dot_product_gated"] = round(report.total_gated_pj
-                                                   / info["dot_products"], 3)
-        result["cycles_per_dot_product"] = round(cycles / info["dot_products"], 3)
+        dots = info["dot_products"]
+        result["pj_per_dot_product"] = round(report.total_pj / dots, 3)
+        result["pj_per_dot_product_ideal"] = round(report.ideal_pj / dots, 3)
+        result["cycles_per_dot_product"] = round(cycles / dots, 3)
     _save(cache, key, result)
     return {**result, "cached": False}
 
 
+def energy_components(design: Design) -> list:
+    """The design's ``(component, regex)`` rules for the energy breakdown
+    (:mod:`synth.components`): the hardware class's ``ENERGY_COMPONENTS``; a helper is all
+    ``datapath``; a block that declares none is all its own name."""
+    if design.kind == "helper":
+        return [["datapath", ""]]
+    from quantrtl.blocks import get_block
+    groups = getattr(get_block(design.name).component_class, "ENERGY_COMPONENTS", None)
+    return [list(g) for g in groups] if groups else [[design.name, ""]]
+
+
 def _load_netlist(path: Path, lib_path: Path, top: str):
-    """The parsed netlist, kept for the next call on the same file (a design's energy runs
-    at several lengths share it, and its simulator)."""
+    """The parsed netlist, kept for the next calls on the same file (a design's energy runs
+    at several lengths share it, and its simulator); the two views of one design fit."""
     stat = path.stat()
     key = (str(path), stat.st_mtime_ns, stat.st_size, str(lib_path), top)
-    if _NETLISTS.get("key") != key:
-        _NETLISTS.clear()
-        _NETLISTS.update(key=key, net=load_netlist(path, load_library(lib_path), top))
-    return _NETLISTS["net"]
+    if key not in _NETLISTS:
+        if len(_NETLISTS) >= 2:
+            _NETLISTS.pop(next(iter(_NETLISTS)))
+        _NETLISTS[key] = load_netlist(path, load_library(lib_path), top)
+    return _NETLISTS[key]
 
 
 _NETLISTS: dict = {}
+_SIMS: dict = {}
 
 
 def _gate_sim(net):
     from .gatesim import GateLevelSim
-    if _NETLISTS.get("sim_of") is not net:
-        _NETLISTS.update(sim_of=net, sim=GateLevelSim(net))
-    return _NETLISTS["sim"]
+    if id(net) not in _SIMS or _SIMS[id(net)][0] is not net:
+        if len(_SIMS) >= 2:
+            _SIMS.pop(next(iter(_SIMS)))
+        _SIMS[id(net)] = (net, GateLevelSim(net))
+    return _SIMS[id(net)][1]
 
 
-def _native_activity(design, net, mode, payload, info, seed):
-    """``(toggles per bit, cycles)`` from :mod:`synth.gatesim`; outputs checked."""
+def _native_activity(design, net, mode, payload, info, seed, sim=None):
+    """``(toggles per bit, cycles)`` from :mod:`synth.gatesim` (or ``sim``, a simulator of
+    ``net`` with its interface); outputs checked."""
     import random
 
     from .gatesim import GateSimError, run_random_workload, run_stream_workload
-    sim = _gate_sim(net)
+    sim = sim or _gate_sim(net)
     if mode == "random":
         cycles = run_random_workload(sim, json.loads(payload["QUANTRTL_INPUTS"]),
                                      int(payload["QUANTRTL_CYCLES"]), random.Random(seed))
@@ -318,7 +406,7 @@ def _native_activity(design, net, mode, payload, info, seed):
         sim, input_streams(adapter, payload), config=adapter.config(payload),
         expected_items=adapter.count(payload),
         decode=decode if flatten else (lambda word: [decode(word)]),
-        skip_beats=info.get("skip_beats", 0))
+        skip_beats=info.get("skip_beats", 0), gap=info.get("gap", 0))
     got = [int(v) for v in got]
     if got != expected:
         k = next((k for k, (a, b) in enumerate(zip(got, expected)) if a != b),
@@ -329,11 +417,12 @@ def _native_activity(design, net, mode, payload, info, seed):
     return sim.bit_toggles(), cycles
 
 
-def _icarus_activity(design, net, work, cells, mode, payload, info, n, seed, keep_vcd):
+def _icarus_activity(design, net, work, cells, mode, payload, info, n, seed, keep_vcd,
+                     gating="none"):
     """``(toggles per bit, cycles)`` from Icarus + the cell models + a VCD (cocotb checks
     the outputs against the golden model)."""
     from tb.gate_level import simulate_netlist
-    gl = work / f"gl-n{n}"
+    gl = work / f"gl-{gating}-n{n}"
     gl.mkdir(parents=True, exist_ok=True)
     vcd, window = gl / "activity.vcd", gl / "window.json"
     window.unlink(missing_ok=True)
@@ -349,7 +438,8 @@ def _icarus_activity(design, net, work, cells, mode, payload, info, n, seed, kee
         env["QUANTRTL_SKIP_BEATS"] = info.get("skip_beats", 0)
     else:
         env.update(payload)
-    simulate_netlist(work / "netlist.v", cells, design.top, "synth.activity_tb",
+    simulate_netlist(work / NETLISTS[gating][1], simulation_models(cells), design.top,
+                     "synth.activity_tb",
                      block=design.name if design.kind == "block" else None,
                      params=design.param_dict if design.kind == "block" else None,
                      build_dir=gl, seed=seed, vcd=vcd, extra_env=env)
@@ -373,9 +463,10 @@ def run_point(design: Design, *, energy: bool = True, lengths=(64,), seed: int =
             if not (design.kind == "block" and design.name in USES_LENGTH):
                 lengths = tuple(lengths)[:1]
             for n in lengths:
-                e = measure_energy(design, out["synth"], n=n, seed=seed, fresh=fresh)
-                if e is not None:
-                    out["energy"][str(n)] = e
+                runs = {g: measure_energy(design, out["synth"], n=n, seed=seed, fresh=fresh,
+                                          gating=g) for g in GATINGS}
+                if all(e is not None for e in runs.values()):
+                    out["energy"][str(n)] = runs
     except Exception as exc:  # reported, not fatal for the other points of a sweep
         import traceback
         out["error"] = f"{type(exc).__name__}: {exc}"

@@ -154,7 +154,17 @@ def _walk(tree):
 # -- the simulator ------------------------------------------------------------------------
 
 class GateLevelSim:
-    """Zero-delay, cycle-based simulation of ``net`` (:func:`synth.netlist.load_netlist`)."""
+    """Zero-delay, cycle-based simulation of ``net`` (:func:`synth.netlist.load_netlist`).
+
+    One cycle is :meth:`evaluate` (the high phase after a rising edge: the data logic
+    settles) then :meth:`clock` (the falling edge: the gating latches of the clock network
+    open and take their enables; the rising edge: the clock logic gives each gated clock,
+    and every flip-flop whose clock rose takes its D).  The data logic never reads a clock
+    (checked by :func:`synth.netlist.clock_network`), so it is evaluated once per cycle; the
+    clock network twice.  Toggles are counted per phase, so a clock net that pulses counts
+    two toggles per pulse (a free-running clock: two per cycle), a data net at most one per
+    cycle (its settled value).
+    """
 
     def __init__(self, net: Netlist):
         self.net = net
@@ -171,31 +181,42 @@ class GateLevelSim:
                 self.bits.append(bit)
             return self.index[bit]
 
+        clock = net.clock
+        if clock is None:
+            raise GateSimError("the netlist has no clock network analysis")
         self.inputs, self.outputs = {}, {}
         for name, port in net.ports.items():
             slots = np.array([slot(b) for b in port["bits"]], dtype=np.int64)
             (self.inputs if port["direction"] == "input" else self.outputs)[name] = slots
-        tables, nodes, ffs = {}, [], []
+        self.roots = np.array(sorted(slot(b) for b in clock.roots), dtype=np.int64)
+        clock_ids = {id(i) for i in clock.cells}
+        tables, data_nodes, clock_nodes, ffs, latches = {}, [], [], [], []
         for inst in net.instances:
             cell = inst.cell
+            if cell.latch:
+                lt = cell.latch
+                if lt.get("clear") or lt.get("preset"):
+                    raise GateSimError(f"latch {cell.name} ({inst.name}) has a set/reset")
+                q = self._state_outputs(inst, lt["vars"][0])
+                d_pin = lt["data_in"].strip()
+                latches.extend((slot(b), slot(inst.inputs[d_pin]), inv,
+                                slot(inst.inputs[inst.clock_pin])) for b, inv in q)
+                continue
             if cell.sequential:
                 ff = cell.ff
                 if ff is None or ff.get("clear") or ff.get("preset"):
                     raise GateSimError(f"cell {cell.name} ({inst.name}): only rising-edge "
                                        f"flip-flops without set/reset are simulated")
-                clk = ff["clocked_on"].strip()
-                if inst.inputs.get(clk) not in net.clock_bits:
+                clk = inst.clock_pin
+                if clk not in inst.inputs or inst.inputs[clk] not in clock.bits:
                     raise GateSimError(f"cell {cell.name} ({inst.name}) is not clocked on the "
-                                       f"rising edge of the clock (clocked_on {clk!r})")
-                state = ff["vars"][0]
+                                       f"rising edge of a clock (clocked_on "
+                                       f"{ff['clocked_on']!r})")
                 d_pin = ff["next_state"].strip()
                 if d_pin not in inst.inputs:
                     raise GateSimError(f"cell {cell.name}: next_state {d_pin!r} is not a pin")
-                for pin, bit in inst.outputs.items():
-                    func = (cell.pins[pin].function or "").strip()
-                    if func not in (state, f"!{state}", f"({state})", f"(!{state})"):
-                        raise GateSimError(f"cell {cell.name}: output {pin} = {func!r}")
-                    ffs.append((slot(bit), slot(inst.inputs[d_pin]), "!" in func))
+                ffs.extend((slot(b), slot(inst.inputs[d_pin]), inv, slot(inst.inputs[clk]))
+                           for b, inv in self._state_outputs(inst, ff["vars"][0]))
                 continue
             pins = sorted(inst.inputs)
             if len(pins) > MAX_INPUTS:
@@ -209,22 +230,43 @@ class GateLevelSim:
                 if key not in tables:
                     tables[key] = (len(tables), truth_table(func, pins))
                 ins = [slot(inst.inputs[p]) for p in pins] + [0] * (MAX_INPUTS - len(pins))
-                nodes.append((slot(bit), ins, tables[key][0]))
+                node = (slot(bit), ins, tables[key][0])
+                (clock_nodes if id(inst) in clock_ids else data_nodes).append(node)
         self.size = len(self.bits)
         tt = np.zeros((max(1, len(tables)), 1 << MAX_INPUTS), dtype=np.uint8)
         for k, table in tables.values():
             # Unused high index bits read the constant-0 slot, so only the low part is used.
             tt[k, :table.size] = table
         self._tt = tt.reshape(-1)
-        self._levels = self._levelize(nodes)
-        self.ff_q = np.array([q for q, _, _ in ffs], dtype=np.int64)
-        self.ff_d = np.array([d for _, d, _ in ffs], dtype=np.int64)
-        self.ff_inv = np.array([inv for _, _, inv in ffs], dtype=np.uint8)
+        self.nodes = data_nodes
+        self._levels = self._levelize(data_nodes)
+        self._clock_levels = self._levelize(clock_nodes)
+
+        def columns(rows, width):
+            return [np.array([r[k] for r in rows], dtype=np.int64) for k in range(width)]
+        self.ff_q, self.ff_d, ff_inv, self.ff_clk = columns(ffs, 4)
+        self.ff_inv = ff_inv.astype(np.uint8)
+        self.latch_q, self.latch_d, latch_inv, self.latch_en = columns(latches, 4)
+        self.latch_inv = latch_inv.astype(np.uint8)
+        self.gated = clock.gated
+        self.clock_slots = np.array(sorted({slot(b) for b in clock.bits}
+                                           | {q for q, _, _, _ in latches}), dtype=np.int64)
         self.v = np.zeros(self.size, dtype=np.uint8)
-        self.v[1] = 1
         self._prev = None
         self.toggles = np.zeros(self.size, dtype=np.int64)
         self.cycles_counted = 0
+        self.clear()
+
+    @staticmethod
+    def _state_outputs(inst, state):
+        """``[(bit, inverted)]`` of a sequential cell's outputs (its state or its inverse)."""
+        out = []
+        for pin, bit in inst.outputs.items():
+            func = (inst.cell.pins[pin].function or "").strip()
+            if func not in (state, f"!{state}", f"({state})", f"(!{state})"):
+                raise GateSimError(f"cell {inst.cell.name}: output {pin} = {func!r}")
+            out.append((bit, "!" in func))
+        return out
 
     def _levelize(self, nodes):
         """Group the cell outputs by logic level (Kahn's algorithm: a node's level is one
@@ -267,9 +309,12 @@ class GateLevelSim:
         return len(self._levels)
 
     def clear(self) -> None:
-        """Every net and flip-flop to 0 (a fresh simulation), nothing counted."""
+        """Every net, flip-flop and latch to 0, the clock high (a fresh simulation),
+        nothing counted."""
         self.v[:] = 0
         self.v[1] = 1
+        self.v[self.roots] = 1
+        self._eval(self._clock_levels)
         self.stop_counting()
         self.toggles[:] = 0
         self.cycles_counted = 0
@@ -289,20 +334,54 @@ class GateLevelSim:
         return int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little")
 
     # evaluation
-    def evaluate(self) -> None:
+    def _eval(self, levels) -> None:
         v, tt = self.v, self._tt
-        for ins, base, out in self._levels:
+        for ins, base, out in levels:
             g = v[ins]
             v[out] = tt[base + (g[0] | (g[1] << 1) | (g[2] << 2) | (g[3] << 3))]
+
+    def evaluate(self) -> None:
+        """Settle the data logic (the high phase after a rising edge)."""
+        self._eval(self._levels)
         if self._prev is not None:
-            np.add(self.toggles, v != self._prev, out=self.toggles, casting="unsafe")
-            self._prev[:] = v
+            np.add(self.toggles, self.v != self._prev, out=self.toggles, casting="unsafe")
+            self._prev[:] = self.v
             self.cycles_counted += 1
 
+    def _open_latches(self) -> None:
+        """Transparent latches take their D, until the clock network is stable."""
+        v = self.v
+        for _ in range(self.latch_q.size + 1):
+            self._eval(self._clock_levels)
+            open_ = v[self.latch_en] == 1
+            new = v[self.latch_d] ^ self.latch_inv
+            if not np.any(open_ & (v[self.latch_q] != new)):
+                return
+            v[self.latch_q[open_]] = new[open_]
+        raise GateSimError("the gating latches do not settle")
+
     def clock(self) -> None:
-        """A rising clock edge: every flip-flop takes its D (values evaluated before)."""
-        if self.ff_q.size:
-            self.v[self.ff_q] = self.v[self.ff_d] ^ self.ff_inv
+        """A falling and a rising clock edge: flip-flops whose clock rose take their D
+        (values evaluated before)."""
+        v = self.v
+        if not self.gated:
+            if self.ff_q.size:
+                v[self.ff_q] = v[self.ff_d] ^ self.ff_inv
+            if self._prev is not None:
+                self.toggles[self.roots] += 2          # the clock fell and rose
+            return
+        v[self.roots] = 0                               # falling edge: latches open
+        self._open_latches()
+        if self._prev is not None:
+            cs = self.clock_slots
+            np.add.at(self.toggles, cs, v[cs] != self._prev[cs])
+            self._prev[cs] = v[cs]
+        low = v[self.ff_clk].copy()
+        new_q = v[self.ff_d] ^ self.ff_inv
+        v[self.roots] = 1                               # rising edge
+        self._open_latches()
+        rose = (v[self.ff_clk] == 1) & (low == 0)
+        v[self.ff_q[rose]] = new_q[rose]
 
     def start_counting(self) -> None:
         """Count toggles from now on, against the current (evaluated) values."""
@@ -341,10 +420,12 @@ def _reset(sim: GateLevelSim, cycles: int = 2) -> None:
 
 def run_stream_workload(sim: GateLevelSim, streams: dict, *, config: dict | None = None,
                         expected_items: int, decode=None, skip_beats: int = 0,
-                        output: str = "o", max_cycles: int | None = None):
+                        output: str = "o", max_cycles: int | None = None, gap: int = 0):
     """Full-throughput stream run.  ``streams``: ``{port: [payload words]}`` (``"i"`` first
     is the main stream); every output beat of ``output`` is collected (``decode(word)`` ->
-    list of items, else the word) until ``expected_items`` have arrived.
+    list of items, else the word) until ``expected_items`` have arrived.  ``gap``: idle
+    clocks (``valid`` low) after each main-stream beat past the set-up beats, for a block
+    that works at a fraction of the clock rate (a requantizer behind a dot-product engine).
 
     The toggle window starts after the edge that accepts beat number ``skip_beats`` of
     ``i`` (set-up such as a LUT load stays out) and ends one edge after the last output
@@ -362,7 +443,8 @@ def run_stream_workload(sim: GateLevelSim, streams: dict, *, config: dict | None
     o_valid = sim.outputs[f"{output}__valid"][0]
     sim.set(f"{output}__ready", 1)
     items = []
-    limit = max_cycles or 4 * sum(total.values()) + 4 * expected_items + 10_000
+    limit = max_cycles or (4 + gap) * sum(total.values()) + 4 * expected_items + 10_000
+    wait = 0
     # The baseline is the first settled state of the window: inputs of its cycle applied.
     start_next = skip_beats == 0
     cycle = 0
@@ -371,10 +453,11 @@ def run_stream_workload(sim: GateLevelSim, streams: dict, *, config: dict | None
             raise GateSimError(f"gate-level run stalled: {len(items)} of {expected_items} "
                                f"outputs after {cycle} cycles (inputs sent: {ptr})")
         for p in ports:
-            valid = ptr[p] < total[p]
+            valid = ptr[p] < total[p] and not (wait and p == ports[0])
             sim.set(f"{p}__valid", int(valid))
             if valid:
                 sim.v[sim.inputs[f"{p}__payload"]] = rows[p][ptr[p]]
+        wait = max(0, wait - 1)
         sim.evaluate()
         if start_next:
             sim.start_counting()
@@ -382,9 +465,11 @@ def run_stream_workload(sim: GateLevelSim, streams: dict, *, config: dict | None
         v = sim.v
         accepted_i = False
         for p in ports:
-            if ptr[p] < total[p] and v[ready_slot[p]]:
+            if ptr[p] < total[p] and v[ready_slot[p]] and v[sim.inputs[f"{p}__valid"][0]]:
                 ptr[p] += 1
                 accepted_i |= p == ports[0]
+        if accepted_i and ptr[ports[0]] > skip_beats:
+            wait = gap
         if v[o_valid]:
             word = sim.get(f"{output}__payload")
             if decode is None:

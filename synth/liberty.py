@@ -180,6 +180,7 @@ class Cell:
     pins: dict
     sequential: bool
     ff: dict | None = None           # the ``ff`` group: state vars, next_state, clocked_on, ...
+    latch: dict | None = None        # the ``latch`` group: state vars, data_in, enable
 
     @property
     def inputs(self):
@@ -245,9 +246,13 @@ def _build(lib: Group, path: Path) -> Library:
         ff = ({"vars": tuple(ffs[0].args), **{k: ffs[0].attrs.get(k) for k in
                                                ("next_state", "clocked_on", "clear", "preset")}}
               if ffs else None)
+        latches = cg.find("latch")
+        latch = ({"vars": tuple(latches[0].args), **{k: latches[0].attrs.get(k) for k in
+                                                     ("data_in", "enable", "clear", "preset")}}
+                 if latches else None)
         cells[cg.args[0]] = Cell(cg.args[0], float(cg.attrs.get("area", 0)),
                                  float(cg.attrs.get("cell_leakage_power", 0) or 0), pins,
-                                 bool(ffs or cg.find("latch")), ff)
+                                 bool(ffs or latches), ff, latch)
     oc = lib.find("operating_conditions")
     voltage = float(lib.attrs.get("nom_voltage") or (oc[0].attrs.get("voltage") if oc else 0))
     cap = lib.attrs.get("capacitive_load_unit")

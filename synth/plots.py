@@ -18,7 +18,7 @@ def _plt():
         return None
 
 
-def make_plots(out: Path, rows: list, head_rows: list, sweep_rows: list) -> list:
+def make_plots(out: Path, rows: list, sweep_rows: list) -> list:
     plt = _plt()
     if plt is None:
         print("[synth] matplotlib is not installed: no plots (pip install matplotlib)")
@@ -32,66 +32,21 @@ def make_plots(out: Path, rows: list, head_rows: list, sweep_rows: list) -> list
         axes[0].barh(labels, [r["area_um2"] for r in good], color="tab:blue")
         axes[0].set_xlabel("osu018 area (um^2)")
         axes[0].set_xscale("log")
-        e = [(r["design"], r["pj_per_op"], r.get("op", "")) for r in good if r.get("pj_per_op")]
-        axes[1].barh([f"{d} [{op}]" for d, _, op in e], [v for _, v, _ in e], color="tab:red")
+        e = [(r["design"], r["pj_per_op"], r.get("pj_per_op_icg"), r.get("op", ""))
+             for r in good if r.get("pj_per_op")]
+        labels_e = [f"{d} [{op}]" for d, _, _, op in e]
+        ys = range(len(e))
+        axes[1].barh([y + 0.2 for y in ys], [v for _, v, _, _ in e], height=0.4,
+                     color="tab:red", label="none")
+        axes[1].barh([y - 0.2 for y in ys], [g or 0 for _, _, g, _ in e], height=0.4,
+                     color="tab:green", label="icg")
+        axes[1].set_yticks(list(ys), labels_e)
+        axes[1].legend(fontsize=7)
         axes[1].set_xlabel("energy per operation (pJ)")
         axes[1].set_xscale("log")
         fig.suptitle("Area and energy per block (OSU 0.18 um, 1.8 V)")
         fig.tight_layout()
         path = out / "blocks.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
-    ok = [r for r in head_rows if "error" not in r]
-    if ok:
-        fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-        for name in dict.fromkeys(r["datapath"] for r in ok):
-            pts = sorted((r["n"], r) for r in ok if r["datapath"] == name)
-            ns = [n for n, _ in pts]
-            axes[0].plot(ns, [r["energy_pj"] for _, r in pts], "o-", label=name)
-            axes[1].plot(ns, [r["edp_pj_ns"] for _, r in pts], "o-", label=name)
-            axes[2].plot(ns, [r["memory_bits"] for _, r in pts], "o-", label=name)
-        for ax, title in zip(axes, ("energy per dot product (pJ)", "EDP (pJ x ns)",
-                                    "bits moved per dot product")):
-            ax.set_xscale("log", base=2)
-            ax.set_yscale("log")
-            ax.set_xlabel("dot-product length N")
-            ax.set_title(title)
-        axes[0].legend(fontsize=7)
-        fig.tight_layout()
-        path = out / "headline.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
-    if ok:
-        # Against bits: area and energy per dot product at each length, per lane count.
-        fig, axes = plt.subplots(1, 2, figsize=(13, 4.2))
-        for (lanes, n) in sorted({(r.get("lanes", 1), r["n"]) for r in ok}):
-            pts = sorted((r["bits"], r) for r in ok if r.get("lanes", 1) == lanes and r["n"] == n
-                         and r["datapath"].startswith("DNA"))
-            base = [r for r in ok if r.get("lanes", 1) == lanes and r["n"] == n
-                    and not r["datapath"].startswith("DNA")]
-            tag = f"N={n}" + (f", {lanes} lanes" if lanes != 1 else "")
-            line = axes[1].plot([b for b, _ in pts], [r["energy_pj"] for _, r in pts], "o-",
-                                label=f"DNA-TEQ {tag}")[0]
-            if base:
-                axes[1].plot([8], [base[0]["energy_pj"]], "s", color=line.get_color(),
-                             label=f"INT8 {tag}")
-            if n == max(r["n"] for r in ok):
-                axes[0].plot([b for b, _ in pts], [r["area_um2"] for _, r in pts], "o-",
-                             label=f"DNA-TEQ, {lanes} lane(s)")
-                if base:
-                    axes[0].plot([8], [base[0]["area_um2"]], "s",
-                                 label=f"INT8 MAC + requant, {lanes} lane(s)")
-        axes[0].set_title("area (osu018 um^2)")
-        axes[1].set_title("energy per dot product (pJ)")
-        for ax in axes:
-            ax.set_xlabel("bits per operand (DNA-TEQ n; INT8 at 8)")
-            ax.set_yscale("log")
-        axes[0].legend(fontsize=6, loc="upper left")
-        axes[1].legend(fontsize=6, loc="center left", bbox_to_anchor=(1.02, 0.5))
-        fig.tight_layout()
-        path = out / "headline-bits.png"
         fig.savefig(path, dpi=110)
         plt.close(fig)
         written.append(path)

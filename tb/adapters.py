@@ -47,6 +47,16 @@ def _scalar(vectors, name, default, lo, hi):
 
 
 class MacAdapter:
+    """``mac`` vectors to beats and golden results.
+
+    ``pes == 1``: ``a``, ``w`` ``[D, K]``, ``bias`` ``[D]`` (or a scalar); output ``acc``
+    ``[D]``.  ``pes > 1``: ``a`` ``[D, K]`` (shared by the PEs), ``w`` ``[D, P, K]`` or
+    ``[P, K]`` (the same weights for every row), ``bias`` ``[D, P]`` or ``[P]`` (or a
+    scalar); output ``acc`` ``[D, P]``, which the block delivers one result per transfer in
+    row-then-PE order: :meth:`golden` returns it flattened in that order and :meth:`count`
+    is ``D * P``.  ``length`` ``[D]`` and ``input_offset`` (scalar) as for ``pes == 1``.
+    """
+
     output = "acc"
     required = ("a", "w")
     optional = ("length", "bias", "input_offset")
@@ -55,14 +65,40 @@ class MacAdapter:
         self.c = component
         self.codec = PayloadCodec(component.input_layout)
 
+    def _weights(self, a, w):
+        """``w`` as ``[D, K]`` (``pes == 1``) or ``[D, P, K]``."""
+        (d, k), p = a.shape, self.c.pes
+        if p == 1:
+            if w.shape != a.shape:
+                raise ValueError(f"a and w must both be [D, K], got {a.shape} and {w.shape}")
+            return w
+        if w.shape == (p, k):
+            return np.broadcast_to(w, (d, p, k))
+        if w.shape != (d, p, k):
+            raise ValueError(f"w must be [D, P, K]={[d, p, k]} or [P, K]={[p, k]} "
+                             f"(pes={p}), got {list(w.shape)}")
+        return w
+
+    def _bias(self, vectors, d):
+        """``bias`` as ``[D]`` (``pes == 1``) or ``[D, P]``."""
+        c, p = self.c, self.c.pes
+        bias = check_array_range("bias", vectors.get("bias", 0), *signed_range(c.acc_width))
+        try:
+            return np.broadcast_to(bias, (d,) if p == 1 else (d, p))
+        except ValueError:
+            allowed = "[D]" if p == 1 else "[D, P] or [P]"
+            raise ValueError(f"bias must be {allowed} (D={d}, P={p}) or a scalar, got "
+                             f"{list(bias.shape)}") from None
+
     def _rows(self, vectors):
         _check_fields("mac", vectors, self.required, self.optional)
         c = self.c
         lo, hi = signed_range(c.width)
         a = check_array_range("a", vectors["a"], lo, hi)
         w = check_array_range("w", vectors["w"], lo, hi)
-        if a.ndim != 2 or a.shape != w.shape:
-            raise ValueError(f"a and w must both be [D, K], got {a.shape} and {w.shape}")
+        if a.ndim != 2:
+            raise ValueError(f"a must be [D, K], got {a.shape}")
+        w = self._weights(a, w)
         if "length" in vectors:
             length = check_array_range("length", vectors["length"], 1, a.shape[1])
             if length.shape != (a.shape[0],):
@@ -77,9 +113,7 @@ class MacAdapter:
             raise ValueError("bias given but the block was built with bias=False")
         if "input_offset" in vectors and not c.offset:
             raise ValueError("input_offset given but the block was built with offset=False")
-        bias = check_array_range("bias", vectors.get("bias", 0), *signed_range(c.acc_width))
-        bias = np.broadcast_to(bias, a.shape[:1])
-        return a, w, length, bias
+        return a, w, length, self._bias(vectors, a.shape[0])
 
     def config(self, vectors) -> dict:
         if not self.c.offset:
@@ -87,39 +121,55 @@ class MacAdapter:
         return {"input_offset": _scalar(vectors, "input_offset", 0,
                                         *signed_range(self.c.width + 1))}
 
+    def _field_names(self):
+        """``(a names [lane], w names [pe][lane], bias names [pe])`` of the payload."""
+        lanes, pes = range(self.c.lanes), range(self.c.pes)
+        if self.c.pes == 1:
+            return ([f"a[{k}]" for k in lanes], [[f"w[{k}]" for k in lanes]], ["bias"])
+        return ([f"a[{k}]" for k in lanes], [[f"w[{p}][{k}]" for k in lanes] for p in pes],
+                [f"bias[{p}]" for p in pes])
+
     def encode(self, vectors) -> list[int]:
         a, w, length, bias = self._rows(vectors)
-        lanes = self.c.lanes
-        cols = {f"{n}[{k}]": [] for n in "aw" for k in range(lanes)}
-        cols["bias"], cols["last"] = [], []
+        lanes, pes = self.c.lanes, self.c.pes
+        a_names, w_names, bias_names = self._field_names()
+        w = w.reshape(a.shape[0], pes, a.shape[1])      # [D, P, K] for every pes
+        bias = bias.reshape(a.shape[0], pes)
+        cols = {n: [] for n in a_names + sum(w_names, []) + bias_names + ["last"]}
         for row in range(a.shape[0]):
             n = int(length[row])
-            ra = a[row, :n].reshape(-1, lanes)
-            rw = w[row, :n].reshape(-1, lanes)
-            for k in range(lanes):
-                cols[f"a[{k}]"].extend(ra[:, k])
-                cols[f"w[{k}]"].extend(rw[:, k])
             beats = n // lanes
-            cols["bias"].extend([int(bias[row])] * beats)
+            ra = a[row, :n].reshape(beats, lanes)
+            rw = w[row, :, :n].reshape(pes, beats, lanes)
+            for k in range(lanes):
+                cols[a_names[k]].extend(ra[:, k])
+                for p in range(pes):
+                    cols[w_names[p][k]].extend(rw[p, :, k])
+            for p in range(pes):
+                cols[bias_names[p]].extend([int(bias[row, p])] * beats)
             cols["last"].extend([0] * (beats - 1) + [1])
         if not self.c.bias:
-            del cols["bias"]
+            for name in bias_names:
+                del cols[name]
         return self.codec.pack_columns(cols)
 
     def golden(self, vectors) -> np.ndarray:
+        """The results in output order: ``[D]``, or ``[D, P]`` flattened row by row."""
         a, w, length, bias = self._rows(vectors)
         c = self.c
         offset = self.config(vectors).get("input_offset", 0)
-        out = np.empty(a.shape[0], dtype=np.int64)
+        out = np.empty(bias.shape, dtype=np.int64)
+        if c.pes > 1:
+            a = a[:, None, :]                           # shared by the PEs: [D, 1, K]
         for n in np.unique(length):  # rows of equal length vectorise together
             rows = np.nonzero(length == n)[0]
-            out[rows] = dot_product(a[rows, :n], w[rows, :n], input_offset=offset,
+            out[rows] = dot_product(a[rows, ..., :n], w[rows, ..., :n], input_offset=offset,
                                     bias=bias[rows], width=c.width, acc_width=c.acc_width,
                                     lanes=c.lanes, overflow=c.overflow)
-        return out
+        return out.reshape(-1)
 
     def count(self, vectors) -> int:
-        return self._rows(vectors)[0].shape[0]
+        return self._rows(vectors)[0].shape[0] * self.c.pes
 
 
 class RequantAdapter:
@@ -169,9 +219,10 @@ class RequantAdapter:
 from .adapters_dnateq import DnaTeqAdapter  # noqa: E402
 from .adapters_dqa import DqaAdapter  # noqa: E402
 from .adapters_huffman import HuffmanAdapter  # noqa: E402
+from .adapters_dnaenc import DnaTeqEncoderAdapter  # noqa: E402
 
 ADAPTERS = {"mac": MacAdapter, "requant": RequantAdapter, "dnateq": DnaTeqAdapter,
-            "huffman": HuffmanAdapter, "dqa": DqaAdapter}
+            "huffman": HuffmanAdapter, "dqa": DqaAdapter, "dnaenc": DnaTeqEncoderAdapter}
 
 
 def input_streams(adapter, vectors) -> dict:

@@ -4,21 +4,26 @@ A vector set is one layer's worth of dot products sharing one LUT:
 
 ``x``, ``w``
     ``[D, K]`` exponential codes of ``bits`` bits (sign bit + ``bits-1`` exponent bits,
-    zero code ``2^(bits-1)``, see :mod:`golden.dnateq`); one dot product per row.
+    zero code ``2^(bits-1)``, see :mod:`golden.dnateq`); one dot product per row.  With
+    ``pes = P > 1`` (an array: each activation row against ``P`` weight rows), ``w`` is
+    ``[D, P, K]``, or ``[P, K]`` for the same ``P`` weight rows against every activation row,
+    and the output ``r`` is ``[D, P]``.
 ``length`` (optional, ``[D]``)
     pairs used of each row, in ``[1, min(K, max_length)]`` (default ``K``).
 ``bits`` (optional scalar, ``[3, n]``, default ``n``)
     code width of the layer; narrower codes are widened to the block's ``n`` bits (sign bit
     moved up), which is how an ``n``-bit datapath runs a layer searched at fewer bits.
 ``lut`` (optional, ``[2^(n+1)]`` unsigned ``lut_width``-bit integers)
-    the post-processor's table, raw; or else the layer's parameters
+    the post-processor's table, raw (with the block's ``fold_c3``, in the folded entry
+    space: entry ``2^(n+1) - 1`` is not stored); or else the layer's parameters
 ``b``, ``alpha_x``, ``beta_x``, ``alpha_w``, ``beta_w`` (scalars)
-    from which the LUT is :func:`golden.dnateq.make_lut` with the block's ``frac_bits``
-    and ``lut_width``.
+    from which the LUT is :func:`golden.dnateq.make_lut` with the block's ``frac_bits``,
+    ``lut_width`` and ``fold_c3``.
 
 Stream: the ``2^(n+1)`` LUT writes first, then each row as ``ceil(length / lanes)`` beats
-(the last one padded with zero codes, which the block skips).  Output ``r`` ``[D]``: the
-post-processor's exact integer (real value ``r * 2^-frac_bits``).
+(the last one padded with zero codes, which the block skips).  Output ``r`` ``[D]`` (or
+``[D, P]``, PE order within a row): the post-processor's exact integer (real value
+``r * 2^-frac_bits``).
 """
 
 from __future__ import annotations
@@ -78,7 +83,8 @@ class DnaTeqAdapter:
         v = {f: float(self._scalar(vectors, f)) for f in _PARAM_FIELDS}
         px = g.ExpParams(v["b"], v["alpha_x"], v["beta_x"], c.n)
         pw = g.ExpParams(v["b"], v["alpha_w"], v["beta_w"], c.n)
-        return g.make_lut(px, pw, frac_bits=c.frac_bits, lut_width=c.lut_width, bits=bits)
+        return g.make_lut(px, pw, frac_bits=c.frac_bits, lut_width=c.lut_width, bits=bits,
+                          fold_c3=c.fold_c3)
 
     def bits(self, vectors) -> int:
         if "bits" not in vectors:
@@ -87,15 +93,26 @@ class DnaTeqAdapter:
                                      .reshape(-1)[0]), 3, self.c.n)
 
     def _rows(self, vectors):
-        """Codes widened to ``n`` bits, zero codes past each row's length; and lengths."""
+        """Codes widened to ``n`` bits, zero codes past each row's length, ``w`` as
+        ``[D, P, K]``; and lengths."""
         self._check_fields(vectors)
         c = self.c
         bits = self.bits(vectors)
         x = check_array_range("x", vectors["x"], 0, (1 << bits) - 1)
         w = check_array_range("w", vectors["w"], 0, (1 << bits) - 1)
-        if x.ndim != 2 or x.shape != w.shape or x.shape[1] == 0:
-            raise ValueError(f"x and w must both be [D, K] with K >= 1, got {x.shape} and "
-                             f"{w.shape}")
+        if x.ndim != 2 or x.shape[1] == 0:
+            raise ValueError(f"x must be [D, K] with K >= 1, got shape {x.shape}")
+        if c.pes == 1:
+            if w.shape != x.shape:
+                raise ValueError(f"w must be [D, K] = {list(x.shape)} like x, got shape "
+                                 f"{w.shape}")
+            w = w[:, None, :]
+        else:
+            if w.ndim == 2:
+                w = np.broadcast_to(w, (x.shape[0],) + w.shape)
+            if w.shape != (x.shape[0], c.pes, x.shape[1]):
+                raise ValueError(f"w must be [D, P, K] = {[x.shape[0], c.pes, x.shape[1]]} or "
+                                 f"[P, K] (pes={c.pes}), got shape {np.shape(vectors['w'])}")
         k = x.shape[1]
         if "length" in vectors:
             length = check_array_range("length", vectors["length"], 1, min(k, c.max_length))
@@ -109,7 +126,7 @@ class DnaTeqAdapter:
         x, w = g.widen_codes(x, bits, c.n), g.widen_codes(w, bits, c.n)
         past = np.arange(k)[None, :] >= length[:, None]
         x = np.where(past, c.zero_code, x)
-        w = np.where(past, c.zero_code, w)
+        w = np.where(past[:, None, :], c.zero_code, w)
         return x, w, length
 
     def config(self, vectors) -> dict:
@@ -122,8 +139,9 @@ class DnaTeqAdapter:
         lanes = c.lanes
         beats_per_row = -(-length // lanes)
         total = c.entries + int(beats_per_row.sum())
-        cols = {f"{v}[{k}]": np.full(total, c.zero_code, dtype=np.int64)
-                for v in "xw" for k in range(lanes)}
+        names = [f"x[{k}]" for k in range(lanes)] + [self._w_field(p, k) for p in range(c.pes)
+                                                    for k in range(lanes)]
+        cols = {name: np.full(total, c.zero_code, dtype=np.int64) for name in names}
         cols["last"] = np.zeros(total, dtype=np.int64)
         cols["load"] = np.zeros(total, dtype=np.int64)
         cols["addr"] = np.zeros(total, dtype=np.int64)
@@ -135,21 +153,32 @@ class DnaTeqAdapter:
         for row in range(x.shape[0]):
             beats = int(beats_per_row[row])
             span = beats * lanes
-            rx = np.full(span, c.zero_code, dtype=np.int64)
-            rw = np.full(span, c.zero_code, dtype=np.int64)
             n = min(span, x.shape[1])
-            rx[:n], rw[:n] = x[row, :n], w[row, :n]
-            rx, rw = rx.reshape(beats, lanes), rw.reshape(beats, lanes)
+            rx = np.full(span, c.zero_code, dtype=np.int64)
+            rx[:n] = x[row, :n]
+            rx = rx.reshape(beats, lanes)
             for k in range(lanes):
                 cols[f"x[{k}]"][pos:pos + beats] = rx[:, k]
-                cols[f"w[{k}]"][pos:pos + beats] = rw[:, k]
+            for p in range(c.pes):
+                rw = np.full(span, c.zero_code, dtype=np.int64)
+                rw[:n] = w[row, p, :n]
+                rw = rw.reshape(beats, lanes)
+                for k in range(lanes):
+                    cols[self._w_field(p, k)][pos:pos + beats] = rw[:, k]
             cols["last"][pos + beats - 1] = 1
             pos += beats
         return self.codec.pack_columns(cols)
 
+    def _w_field(self, p, k):
+        return f"w[{k}]" if self.c.pes == 1 else f"w[{p}][{k}]"
+
     def golden(self, vectors) -> np.ndarray:
+        """``r`` ``[D]`` (``pes = 1``) or ``[D, P]``, in output order when flattened."""
         x, w, _ = self._rows(vectors)
-        return g.dot_product(x, w, self.lut(vectors), n=self.c.n)
+        r = g.dot_product(x[:, None, :], w, self.lut(vectors), n=self.c.n,
+                          fold_c3=self.c.fold_c3)
+        return r[:, 0] if self.c.pes == 1 else r
 
     def count(self, vectors) -> int:
-        return self._rows(vectors)[0].shape[0]
+        """Output transfers: one per row and PE."""
+        return self._rows(vectors)[0].shape[0] * self.c.pes

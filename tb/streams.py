@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 
 import cocotb
+import numpy as np
 from cocotb.triggers import ReadOnly, RisingEdge
 
 from quantrtl.blocks import layout_fields
@@ -203,11 +204,14 @@ class Scoreboard:
         self.log = log
 
     def check(self, expected, received, *, context=None, limit: int = 10) -> None:
-        expected = [int(v) for v in expected]
+        expected = [int(v) for v in np.asarray(expected).reshape(-1)]
         received = [int(v) for v in received]
         mismatches = [k for k, (e, r) in enumerate(zip(expected, received)) if e != r]
         for k in mismatches[:limit]:
-            extra = f" inputs={context(k)}" if context else ""
+            try:
+                extra = f" inputs={context(k)}" if context else ""
+            except IndexError:     # several outputs per input row: no one-to-one context
+                extra = ""
             self.log.error("%s[%d]: expected %d, got %d%s", self.name, k, expected[k],
                            received[k], extra)
         if len(received) != len(expected):

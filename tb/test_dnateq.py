@@ -38,6 +38,25 @@ def _max_k(env):
     return min(env.component.max_length, 96)
 
 
+def _per_pe(env, make):
+    """Weight codes for every PE: ``make()`` -> ``[D, K]``; ``[D, P, K]`` (a fresh draw
+    per PE) when the block has ``pes > 1``."""
+    if env.component.pes == 1:
+        return make()
+    return np.stack([make() for _ in range(env.component.pes)], axis=1)
+
+
+def _tile_pe(env, w):
+    """The same ``[D, K]`` weight codes on every PE."""
+    if env.component.pes == 1:
+        return w
+    return np.repeat(w[:, None, :], env.component.pes, axis=1)
+
+
+def _flat(values):
+    return np.asarray(values).reshape(-1)
+
+
 @cocotb.test()
 async def random_codes(dut):
     """Every code width from 3 to n (narrower ones widened), random codes, lengths and LUTs,
@@ -51,7 +70,7 @@ async def random_codes(dut):
         for valid_p, ready_p in STALLS if bits == c.n else STALLS[bits % 3:bits % 3 + 1]:
             vectors = {
                 "x": _random_codes(rng, (count, k), bits, 0.3),
-                "w": _random_codes(rng, (count, k), bits, 0.1),
+                "w": _per_pe(env, lambda: _random_codes(rng, (count, k), bits, 0.1)),
                 "length": rng.integers(1, k, size=count, endpoint=True),
                 "bits": np.int64(bits),
                 "lut": _random_lut(env),
@@ -71,12 +90,13 @@ async def real_parameters(dut):
     p, _ = g.search_tensor(wf, c.n, 1.25)
     px, _ = g.search_tensor(xf, c.n, 1.25)
     px = g.ExpParams(p.b, px.alpha, px.beta, c.n)
-    vectors = {"x": g.quantize(xf, px), "w": g.quantize(wf, p), "b": np.float64(p.b),
+    vectors = {"x": g.quantize(xf, px), "w": _tile_pe(env, g.quantize(wf, p)),
+               "b": np.float64(p.b),
                "alpha_x": np.float64(px.alpha), "beta_x": np.float64(px.beta),
                "alpha_w": np.float64(p.alpha), "beta_w": np.float64(p.beta)}
     received, _ = await run_vectors(env, vectors, valid_probability=0.8, ready_probability=0.7)
-    real = np.array(received) * 2.0 ** -c.frac_bits
-    ref = g.dot_identity(vectors["x"], vectors["w"], px, p)
+    real = np.array(received).reshape(40, c.pes) * 2.0 ** -c.frac_bits
+    ref = g.dot_identity(vectors["x"], g.quantize(wf, p), px, p)[:, None]
     bound = 2.0 ** -(c.frac_bits + 1) * 4 * k
     assert np.all(np.abs(real - ref) <= bound), "RTL result outside the LUT rounding bound"
 
@@ -99,7 +119,7 @@ async def zeros(dut):
     alt_w[:, 1::2] = z
     xs.append(alt_x)
     ws.append(alt_w)
-    vectors = {"x": np.concatenate(xs), "w": np.concatenate(ws),
+    vectors = {"x": np.concatenate(xs), "w": _tile_pe(env, np.concatenate(ws)),
                "length": rng.integers(1, k, size=rows * len(xs), endpoint=True),
                "lut": _random_lut(env)}
     expected = adapter_for("dnateq", c).golden(vectors)
@@ -123,7 +143,7 @@ def _one_counter_rows(env, length, lut_max=False):
     x = np.array([[px] * length for px, _ in pairs])
     w = np.array([[pw] * length for _, pw in pairs])
     lut = (np.full(c.entries, (1 << c.lut_width) - 1) if lut_max else _random_lut(env))
-    return {"x": x, "w": w, "lut": lut}
+    return {"x": x, "w": _tile_pe(env, w), "lut": lut}
 
 
 @cocotb.test()
@@ -143,7 +163,8 @@ async def max_length(dut):
     c, rng = env.component, env.rng
     vectors = _one_counter_rows(env, c.max_length, lut_max=True)
     expected = adapter_for("dnateq", c).golden(vectors)
-    bound = 4 * c.max_length * ((1 << c.lut_width) - 1)
+    counters_per_pair = 3 if c.fold_c3 else 4
+    bound = counters_per_pair * c.max_length * ((1 << c.lut_width) - 1)
     assert np.max(np.abs(expected)) == bound, "the test does not reach the result's limit"
     assert bound < 1 << (c.result_width - 1)
     bank_peak = -(-c.max_length // c.lanes)
@@ -151,7 +172,7 @@ async def max_length(dut):
     await run_vectors(env, vectors, valid_probability=0.9, ready_probability=0.8)
     rows = 6
     vectors = {"x": _random_codes(rng, (rows, c.max_length), c.n, 0.2),
-               "w": _random_codes(rng, (rows, c.max_length), c.n, 0.2),
+               "w": _per_pe(env, lambda: _random_codes(rng, (rows, c.max_length), c.n, 0.2)),
                "lut": _random_lut(env)}
     await run_vectors(env, vectors)
 
@@ -168,16 +189,16 @@ async def lut_reload(dut):
     sets = []
     for _ in range(3):
         sets.append({"x": _random_codes(rng, (8, k), c.n, 0.2),
-                     "w": _random_codes(rng, (8, k), c.n, 0.2),
+                     "w": _per_pe(env, lambda: _random_codes(rng, (8, k), c.n, 0.2)),
                      "length": rng.integers(1, min(k, 2 * c.lanes), size=8, endpoint=True),
                      "lut": _random_lut(env)})
     words = [word for v in sets for word in adapter.encode(v)]
-    expected = np.concatenate([adapter.golden(v) for v in sets])
+    expected = np.concatenate([_flat(adapter.golden(v)) for v in sets])
     codec = PayloadCodec(c.output_shape)
     monitor = StreamMonitor(dut, "o", dut.clk, rng=env.random, ready_probability=0.3,
                             decode=codec.unpack_value).start()
     driver = StreamDriver(dut, "i", dut.clk, rng=env.random, valid_probability=0.8)
-    timeout = 40 * (len(words) + len(expected) * (c.steps + 8))
+    timeout = 40 * (len(words) + len(expected) * (c.steps + 8))  # len(expected): rows x PEs
     await with_timeout(driver.send(words), timeout * CLOCK_PERIOD_NS, "ns")
     await monitor.wait_for(len(expected), timeout_cycles=timeout)
     await ClockCycles(dut.clk, 4 * c.latency)
@@ -187,9 +208,10 @@ async def lut_reload(dut):
 
 @cocotb.test()
 async def throughput(dut):
-    """Back-to-back dot products with the output always ready: after the first, one result
-    every max(ceil(N / lanes), 2^(n+1) / pp_lanes) clocks, for short and long N; the first
-    result 2^(n+1)/pp_lanes + 4 clocks after its last beat."""
+    """Back-to-back dot products with the output always ready: after the first, one group
+    of ``pes`` results every max(ceil(N / lanes), pes * 2^(n+1) / pp_lanes) clocks, for short
+    and long N, the results of a group 2^(n+1)/pp_lanes clocks apart; the first result
+    2^(n+1)/pp_lanes + 4 clocks after its last beat."""
     env = await start(dut)
     c, rng = env.component, env.rng
     figures = []
@@ -198,7 +220,7 @@ async def throughput(dut):
     for length in lengths:
         rows = 6
         vectors = {"x": _random_codes(rng, (rows, length), c.n, 0.2),
-                   "w": _random_codes(rng, (rows, length), c.n, 0.2),
+                   "w": _per_pe(env, lambda: _random_codes(rng, (rows, length), c.n, 0.2)),
                    "lut": _random_lut(env)}
         accepted = []
 
@@ -206,8 +228,9 @@ async def throughput(dut):
             cycle = 0
             while True:
                 await ReadOnly()
+                last_bit = c.n * c.lanes * (1 + c.pes)
                 if dut.i__valid.value == 1 and dut.i__ready.value == 1 \
-                        and (dut.i__payload.value.to_unsigned() >> (2 * c.n * c.lanes)) & 1:
+                        and (dut.i__payload.value.to_unsigned() >> last_bit) & 1:
                     accepted.append(cycle)  # a beat with last = 1
                 await RisingEdge(dut.clk)
                 cycle += 1
@@ -215,13 +238,15 @@ async def throughput(dut):
         task = cocotb.start_soon(watch())
         _, monitor = await run_vectors(env, vectors)
         task.cancel()
-        out = np.array(monitor.transfer_cycles)
-        gaps = np.diff(out)
+        out = np.array(monitor.transfer_cycles).reshape(rows, c.pes)
+        gaps = np.diff(out[:, 0])
+        within = np.diff(out, axis=1)
         expected = c.cycles_per_dot_product(length)
-        latency = int(out[0] - accepted[0])
-        env.log.info("N=%d: result gaps %s (expected %d), first latency %d (expected %d)",
+        latency = int(out[0, 0] - accepted[0])
+        env.log.info("N=%d: group gaps %s (expected %d), first latency %d (expected %d)",
                      length, gaps.tolist(), expected, latency, c.latency)
         assert np.all(gaps == expected), f"N={length}: gaps {gaps.tolist()} != {expected}"
+        assert np.all(within == c.steps), f"N={length}: PE results {within.tolist()} apart"
         assert latency == c.latency, f"latency {latency} != {c.latency}"
         figures.append({"length": length, "cycles_per_dot_product": int(gaps.max()),
                         "latency": latency, "post_process_cycles": c.steps,

@@ -1,4 +1,8 @@
-"""cocotb tests of the MAC / dot-product unit against :func:`golden.mac.dot_product`."""
+"""cocotb tests of the MAC / dot-product unit against :func:`golden.mac.dot_product`.
+
+Every test runs for any ``pes``: the PEs share the activations ``a`` [D, K]; weights are
+[D, P, K] and biases [D, P] (see :class:`tb.adapters.MacAdapter`), [D, K] and [D] for one PE.
+"""
 
 import itertools
 
@@ -10,17 +14,47 @@ from .env import start
 from .harness import run_vectors
 
 
+def _per_pe(c, rows):
+    """``rows`` [D, P, ...] as the vector format of the block ([D, ...] for one PE)."""
+    return rows[:, 0] if c.pes == 1 else rows
+
+
+def _random_weights(env, count, k):
+    lo, hi = signed_range(env.component.width)
+    return env.rng.integers(lo, hi, size=(count, env.component.pes, k), endpoint=True)
+
+
 def _single_product_rows(env, a_values, w_values):
-    """One dot product of ``lanes`` pairs per (a, w): the pair in a rotating lane, zeros
-    (w = 0) elsewhere, so every result is exactly one product."""
-    lanes = env.component.lanes
-    n = len(a_values)
-    a = env.rng.integers(*signed_range(env.component.width), size=(n, lanes), endpoint=True)
-    w = np.zeros((n, lanes), dtype=np.int64)
-    lane = np.arange(n) % lanes
-    a[np.arange(n), lane] = a_values
-    w[np.arange(n), lane] = w_values
-    return {"a": a, "w": w}
+    """Dot products of one beat, each with exactly one product per PE: the activation in a
+    rotating lane (random activations, weight 0, elsewhere), PE ``p`` the ``p``-th of the
+    weights that go with it (0 where a row has fewer than ``pes`` of them).  ``(a_values,
+    w_values)`` are pairs sorted by activation."""
+    c = env.component
+    rows_a, rows_w = [], []
+    for a_value in np.unique(a_values):
+        ws = w_values[a_values == a_value]
+        for start in range(0, len(ws), c.pes):
+            chunk = np.zeros(c.pes, dtype=np.int64)
+            chunk[:len(ws[start:start + c.pes])] = ws[start:start + c.pes]
+            rows_a.append(a_value)
+            rows_w.append(chunk)
+    n = len(rows_a)
+    a = env.rng.integers(*signed_range(c.width), size=(n, c.lanes), endpoint=True)
+    w = np.zeros((n, c.pes, c.lanes), dtype=np.int64)
+    lane = np.arange(n) % c.lanes
+    a[np.arange(n), lane] = rows_a
+    w[np.arange(n), :, lane] = np.array(rows_w)
+    return {"a": a, "w": _per_pe(c, w)}
+
+
+def _random_bias(env, count):
+    c = env.component
+    blo, bhi = signed_range(min(c.acc_width, 2 * c.width + 4))
+    return _per_pe(c, env.rng.integers(blo, bhi, size=(count, c.pes), endpoint=True))
+
+
+def _random_offset(env):
+    return np.int64(env.rng.integers(*signed_range(env.component.width + 1), endpoint=True))
 
 
 @cocotb.test()
@@ -43,14 +77,13 @@ async def random_dot_products(dut):
     lo, hi = signed_range(c.width)
     vectors = {
         "a": rng.integers(lo, hi, size=(count, max_beats * c.lanes), endpoint=True),
-        "w": rng.integers(lo, hi, size=(count, max_beats * c.lanes), endpoint=True),
+        "w": _per_pe(c, _random_weights(env, count, max_beats * c.lanes)),
         "length": rng.integers(1, max_beats, size=count, endpoint=True) * c.lanes,
     }
     if c.bias:
-        blo, bhi = signed_range(min(c.acc_width, 2 * c.width + 4))
-        vectors["bias"] = rng.integers(blo, bhi, size=count, endpoint=True)
+        vectors["bias"] = _random_bias(env, count)
     if c.offset:
-        vectors["input_offset"] = np.int64(rng.integers(*signed_range(c.width + 1), endpoint=True))
+        vectors["input_offset"] = _random_offset(env)
     for valid_p, ready_p in ((1.0, 1.0), (0.6, 0.4), (0.3, 0.9)):
         await run_vectors(env, vectors, valid_probability=valid_p, ready_probability=ready_p)
 
@@ -78,18 +111,24 @@ async def accumulator_boundary(dut):
         edge = acc_hi if rng.random() < 0.5 else acc_lo
         biases.append(int(np.clip(edge - int(rng.integers(-(1 << 2 * c.width), 1 << 2 * c.width)),
                                   acc_lo, acc_hi)))
-    vectors = {"a": np.array(rows_a), "w": np.array(rows_w)}
+    # PE p takes the weights and bias of the row p rows further on (sharing this row's
+    # activations), so the PEs of one dot product cross different limits.
+    rows_w, biases = np.array(rows_w), np.array(biases)
+    pick = (np.arange(len(rows_w))[:, None] + np.arange(c.pes)[None, :]) % len(rows_w)
+    vectors = {"a": np.array(rows_a), "w": rows_w[pick]}
     if c.bias:
-        vectors["bias"] = np.array(biases)
+        vectors["bias"] = biases[pick]
     else:
         # Without a bias field, reach the limit through length: the longest run that fits.
         n = min(4096, (1 << (c.acc_width - 2 * c.width + 1)) + 4) // c.lanes * c.lanes
-        vectors = {"a": np.full((2, n), lo), "w": np.stack([np.full(n, lo), np.full(n, hi)])}
+        extremes = np.stack([np.full(n, lo), np.full(n, hi)])
+        pick = (np.arange(2)[:, None] + np.arange(c.pes)[None, :]) % 2
+        vectors = {"a": np.full((2, n), lo), "w": extremes[pick]}
+    # The test is only meaningful if some dot products really leave the accumulator range.
+    exact = (vectors["a"][:, None, :] * vectors["w"]).sum(axis=-1) + vectors.get("bias", 0)
+    vectors = {name: _per_pe(c, v) if name != "a" else v for name, v in vectors.items()}
     if c.offset:
         vectors["input_offset"] = np.int64(0)
-    # The test is only meaningful if some dot products really leave the accumulator range.
-    offset = int(vectors.get("input_offset", 0))
-    exact = ((vectors["a"] + offset) * vectors["w"]).sum(axis=1) + vectors.get("bias", 0)
     crossed = int(np.sum((exact > acc_hi) | (exact < acc_lo)))
     assert crossed > 0, "no dot product crossed the accumulator limits"
     env.log.info("%d of %d dot products cross the %d-bit limits (%s)", crossed, len(exact),
@@ -110,8 +149,57 @@ async def input_offset_extremes(dut):
     for offset in sorted({olo, olo + 1, -hi, -1, 0, 1, -lo, ohi}):
         k = 4 * c.lanes
         vectors = {"a": rng.integers(lo, hi, size=(64, k), endpoint=True),
-                   "w": rng.integers(lo, hi, size=(64, k), endpoint=True),
+                   "w": _per_pe(c, _random_weights(env, 64, k)),
                    "input_offset": np.int64(offset)}
         vectors["a"][:4] = lo  # extreme operands
         vectors["a"][4:8] = hi
         await run_vectors(env, vectors, valid_probability=0.8, ready_probability=0.8)
+
+
+@cocotb.test()
+async def relu_zeros(dut):
+    """ReLU-like operands: 50 % to 90 % of the offset-added activations zero (whole zero
+    beats and packets among them) and 10 % zero weights, under random gaps and
+    backpressure (zero_skip must not change a result)."""
+    env = await start(dut)
+    c, rng = env.component, env.rng
+    count, max_beats = env.option("count", 400) // 2, 16
+    k = max_beats * c.lanes
+    lo, hi = signed_range(c.width)
+    # TFLite's activations: input_offset = -zero_point, so a zero activation is zero_point.
+    zero = int(rng.integers(lo, hi, endpoint=True)) if c.offset else 0
+    a = rng.integers(lo, hi, size=(count, k), endpoint=True)
+    fraction = rng.uniform(0.5, 0.9, size=(count, 1))
+    a[rng.random((count, k)) < fraction] = zero
+    a[:4] = zero                                                 # all-zero packets
+    w = _random_weights(env, count, k)
+    w[rng.random(w.shape) < 0.1] = 0
+    vectors = {"a": a, "w": _per_pe(c, w),
+               "length": rng.integers(1, max_beats, size=count, endpoint=True) * c.lanes}
+    if c.bias:
+        vectors["bias"] = _random_bias(env, count)
+    if c.offset:
+        vectors["input_offset"] = np.int64(-zero)
+    env.log.info("%.0f %% of the activations are zero", 100 * np.mean(a == zero))
+    for valid_p, ready_p in ((1.0, 1.0), (0.7, 0.5)):
+        await run_vectors(env, vectors, valid_probability=valid_p, ready_probability=ready_p)
+
+
+@cocotb.test()
+async def single_beat_packets(dut):
+    """Dot products of one beat (length = lanes), back to back and under random gaps and
+    backpressure: with pes > 1 every last beat meets a result bank that is still draining,
+    so the input stalls; nothing may be lost or duplicated."""
+    env = await start(dut)
+    c, rng = env.component, env.rng
+    count = env.option("count", 400)
+    lo, hi = signed_range(c.width)
+    vectors = {"a": rng.integers(lo, hi, size=(count, c.lanes), endpoint=True),
+               "w": _per_pe(c, _random_weights(env, count, c.lanes))}
+    vectors["a"][rng.random(vectors["a"].shape) < 0.3] = 0
+    if c.bias:
+        vectors["bias"] = _random_bias(env, count)
+    if c.offset:
+        vectors["input_offset"] = np.int64(0)
+    for valid_p, ready_p in ((1.0, 1.0), (0.8, 0.6), (0.4, 0.9), (1.0, 0.3)):
+        await run_vectors(env, vectors, valid_probability=valid_p, ready_probability=ready_p)

@@ -9,6 +9,11 @@ MAC_PARAMS = [
     {"lanes": 8},                                                  # the TFLite test's config
     {"lanes": 2, "width": 6, "acc_width": 14, "overflow": "saturate"},
     {"lanes": 3, "width": 4, "acc_width": 12, "offset": False, "bias": False},
+    {"zero_skip": False},                                          # the structure without it
+    {"pes": 4},                                                    # output-stationary array
+    {"pes": 3, "lanes": 2, "width": 6, "acc_width": 14, "overflow": "saturate"},
+    {"pes": 4, "lanes": 2, "width": 4, "acc_width": 12, "overflow": "saturate",
+     "zero_skip": False, "offset": False},
 ]
 REQUANT_PARAMS = [
     {},                                                            # single rounding, latency 2

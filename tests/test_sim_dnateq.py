@@ -2,7 +2,9 @@
 
 Each simulator builds three parameter sets; together they build every ``n`` from 3 to 7
 natively, and every set also runs every narrower code width (3..n) through widened codes,
-so each simulator checks every code width on the n = 7 build.
+so each simulator checks every code width on the n = 7 build.  The sets also cover arrays
+(``pes`` 2 and 3), both counter codings, and the structure without operand isolation and
+with a C3 counter (``isolate=False``, ``fold_c3=False``).
 """
 
 import numpy as np
@@ -13,16 +15,16 @@ from tb.runner import simulate
 DNATEQ_PARAMS = {
     "verilator": [
         {"n": 3, "lanes": 1, "max_length": 64, "lut_width": 12, "frac_bits": 8, "pp_lanes": 2},
-        {"n": 5, "lanes": 2, "max_length": 150, "pp_lanes": 8},
+        {"n": 5, "lanes": 2, "max_length": 150, "pp_lanes": 8, "pes": 3},
         {"n": 7, "lanes": 1, "max_length": 64, "lut_width": 20, "frac_bits": 12,
-         "pp_lanes": 64},
+         "pp_lanes": 64, "isolate": False, "fold_c3": False, "counter": "twos"},
     ],
     "icarus": [
         {"n": 4, "lanes": 4, "max_length": 256, "lut_width": 16, "frac_bits": 10,
-         "pp_lanes": 32},
-        {"n": 6, "lanes": 2, "max_length": 48, "pp_lanes": 8},
+         "pp_lanes": 32, "pes": 2, "counter": "twos"},
+        {"n": 6, "lanes": 2, "max_length": 48, "pp_lanes": 8, "fold_c3": False},
         {"n": 7, "lanes": 1, "max_length": 64, "lut_width": 24, "frac_bits": 16,
-         "pp_lanes": 16},
+         "pp_lanes": 16, "isolate": False},
     ],
 }
 
@@ -51,6 +53,10 @@ from tb.adapters import adapter_for  # noqa: E402
     ({"pp_lanes": 3}, r"pp_lanes=3 is not allowed"),
     ({"n": 3, "pp_lanes": 32}, r"pp_lanes=32 is not allowed: allowed \{1, 2, 4, 8, 16\}"),
     ({"n": True}, r"n=True is not an integer"),
+    ({"pes": 0}, r"pes=0 is out of range: allowed \[1, 64\]"),
+    ({"counter": "gray"}, r"counter='gray' is not allowed: allowed \{signmag, twos\}"),
+    ({"isolate": 1}, r"isolate=1 is not a boolean"),
+    ({"fold_c3": "yes"}, r"fold_c3='yes' is not a boolean"),
 ])
 def test_block_parameter_errors(params, match):
     with pytest.raises(ValueError, match=match):
@@ -73,7 +79,7 @@ def test_adapter_encodes_lut_then_padded_beats():
     assert len(words) == 64 + 1 + 1 + 3 + 4
     wide_x = g.widen_codes(vectors["x"], 4, 5)
     wide_w = g.widen_codes(vectors["w"], 4, 5)
-    want = [g.dot_product(wide_x[r, :n], wide_w[r, :n], vectors["lut"], n=5)
+    want = [g.dot_product(wide_x[r, :n], wide_w[r, :n], vectors["lut"], n=5, fold_c3=True)
             for r, n in enumerate(vectors["length"])]
     assert np.array_equal(a.golden(vectors), want)
     # the last beat of row 2 (7 pairs, 3 lanes) carries 2 zero codes and last = 1
@@ -86,7 +92,31 @@ def test_adapter_lut_from_parameters():
     px, pw = g.ExpParams(1.5, 0.2, 0.01, 4), g.ExpParams(1.5, 0.01, 0.001, 4)
     vectors = {"x": np.array([[1, 2, 8]]), "w": np.array([[3, 12, 1]]), "b": 1.5,
                "alpha_x": 0.2, "beta_x": 0.01, "alpha_w": 0.01, "beta_w": 0.001}
+    assert np.array_equal(a.lut(vectors), g.make_lut(px, pw, frac_bits=10, lut_width=20,
+                                                     fold_c3=True))
+    a = _adapter(n=4, lanes=1, max_length=16, lut_width=20, frac_bits=10, fold_c3=False)
     assert np.array_equal(a.lut(vectors), g.make_lut(px, pw, frac_bits=10, lut_width=20))
+
+
+def test_adapter_for_an_array():
+    """``pes = 3``: weights ``[D, P, K]`` or ``[P, K]``, results ``[D, P]``, and the beats
+    carry every PE's weight codes beside the shared activation codes."""
+    a = _adapter(n=4, lanes=2, max_length=16, pes=3)
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 16, size=(5, 7))
+    w = rng.integers(0, 16, size=(3, 7))
+    lut = rng.integers(0, 1 << 24, size=32)
+    shared = a.golden({"x": x, "w": w, "lut": lut})
+    full = a.golden({"x": x, "w": np.broadcast_to(w, (5, 3, 7)), "lut": lut})
+    assert shared.shape == (5, 3) and np.array_equal(shared, full)
+    want = np.array([[g.dot_product(x[d], w[p], lut, n=4, fold_c3=True) for p in range(3)]
+                     for d in range(5)])
+    assert np.array_equal(shared, want) and a.count({"x": x, "w": w, "lut": lut}) == 15
+    words = a.encode({"x": x, "w": w, "lut": lut})
+    beat = a.codec.unpack(words[32])
+    assert beat["x[1]"] == x[0, 1] and beat["w[2][1]"] == w[2, 1] and beat["last"] == 0
+    with pytest.raises(ValueError, match=r"w must be \[D, P, K\] = \[5, 3, 7\]"):
+        a.encode({"x": x, "w": w[:2], "lut": lut})
 
 
 @pytest.mark.parametrize("change,match", [

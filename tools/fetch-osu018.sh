@@ -4,10 +4,23 @@
 # osu018_stdcells.v (cell models for gate-level simulation).  Nothing is installed:
 # `apt-get download` fetches the .deb into DEST and `dpkg -x` unpacks it there.
 # Exits 0 when the files are present afterwards, 1 (with the reason) otherwise.
+# One correction is applied to the liberty file: the package gives the LATCH cell an area of
+# 0, while its LEF macro (osu018_stdcells.lef, same package) is 5.6 x 10 um like every other
+# cell's area is width x 10 um; LATCH gets 56 um^2 (the clock-gating cells are built from it).
 set -u
 DEST="${1:-build/tech}"
 LIB="$DEST/osu018/osu018_stdcells.lib"
+
+fix_latch_area() {
+  sed -i '/^cell (LATCH) {/{n;s/^area : 0;/area : 56;/}' "$LIB"
+  grep -A1 '^cell (LATCH) {' "$LIB" | grep -q 'area : 56;' || {
+    echo "quantrtl: could not set the LATCH area in $LIB" >&2
+    exit 1
+  }
+}
+
 if [ -f "$LIB" ] && [ -f "$DEST/osu018/osu018_stdcells.v" ]; then
+  fix_latch_area
   exit 0
 fi
 for tool in apt-get dpkg; do
@@ -37,5 +50,7 @@ fi
 rm -rf root && dpkg -x qflow-tech-osu018_*.deb root || exit 1
 SRC="root/usr/share/qflow/tech/osu018"
 cp "$SRC/osu018_stdcells.lib" "$SRC/osu018_stdcells.v" ../osu018/ || exit 1
+cd - >/dev/null || exit 1
+fix_latch_area
 echo "quantrtl: osu018 standard cells in $DEST/osu018" >&2
 exit 0
