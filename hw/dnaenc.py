@@ -31,7 +31,9 @@ Pipeline (:class:`hw.pipeline.StallPipeline`: every register advances together w
 sign selects (:class:`ComparatorBank`), a thermometer-to-count encoder
 (:class:`ThermometerCount`) and the code (:class:`CodeEncoder`) | output register.  One
 result per clock while ``o.ready`` is high, ``LATENCY`` = 2 clocks from the accepted beat
-to its code on ``o``.
+to its code on ``o``.  Behind a dot-product engine it works once per dot product: the
+pipeline is ``coarse``, so the flow's hierarchical clock gating stops its clock (table
+included) while no beat is in flight.
 """
 
 from amaranth import Cat, Const, Elaboratable, Module, Mux, Signal, signed, unsigned
@@ -196,7 +198,7 @@ class DnaTeqEncoder(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         beat = self.i.payload
-        pipe = StallPipeline(m, self.i, self.o)
+        pipe = StallPipeline(m, self.i, self.o, coarse=True)
         accepted = self.i.valid & self.i.ready
         table = self._table(m, accepted & beat.load)
 

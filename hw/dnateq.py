@@ -74,7 +74,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from quantrtl.params import Param, check_choice, check_int
-from .pipeline import StallPipeline, tree_sum
+from .pipeline import CLOCK_GATE, StallPipeline, tree_sum
 
 __all__ = ["DnaTeqDotProduct", "CounterBank", "Lut", "PostProcessor", "COUNTER_CODES"]
 
@@ -187,6 +187,10 @@ class CounterBank(wiring.Component):
         k = Signal(self.n, name="k")          # the exponent adder
         m.d.comb += k.eq(self.fx + self.fw)
         reset = ResetSignal()
+        # No register of the bank changes without a live pair, a copy or the reset: the
+        # flow's hierarchical clock gating clocks the whole bank only then.
+        gate = Signal(name=CLOCK_GATE, attrs={"keep": 1})
+        m.d.comb += gate.eq(self.live | self.copy | reset)
         snap = []
         for e in range(self.counted):
             hit = Signal(name=f"hit{e}")
@@ -282,31 +286,30 @@ class PostProcessor(wiring.Component):
             "o": Out(stream.Signature(signed(result_width))),
         })
 
-    def _held(self, m, load, value, name):
-        """A reset-less register of ``value`` that loads only on ``load``."""
-        reg = Signal.like(value, name=name, reset_less=True)
-        with m.If(load):
-            m.d.sync += reg.eq(value)
-        return reg
-
     def elaborate(self, platform):
         m = Module()
-        pipe = StallPipeline(m, self.i, self.o)
+        # The post-processor runs 2^(n+1)/pp_lanes clocks per dot product and idles the
+        # rest: one coarse clock gate for all its registers.
+        pipe = StallPipeline(m, self.i, self.o, coarse=True)
         step, pp = self.i.payload, self.pp
         live0 = [step.mag[j] != 0 for j in range(pp)]
         flags = {"first": step.first, "last": step.last}
         flags.update({f"live{j}": live0[j] for j in range(pp)})
         valid1, f1 = pipe.stage(self.i.valid, flags, name="merge")
         go0 = pipe.advance & self.i.valid
-        mag = [self._held(m, go0 & live0[j], step.mag[j], f"merge_mag{j}") for j in range(pp)]
-        lut = [self._held(m, go0 & live0[j], step.lut[j], f"merge_lut{j}") for j in range(pp)]
-        neg = [self._held(m, go0 & live0[j], step.neg[j], f"merge_neg{j}") for j in range(pp)]
+        mag = [pipe.register(step.mag[j], go0 & live0[j], name=f"merge_mag{j}")
+               for j in range(pp)]
+        lut = [pipe.register(step.lut[j], go0 & live0[j], name=f"merge_lut{j}")
+               for j in range(pp)]
+        neg = [pipe.register(step.neg[j], go0 & live0[j], name=f"merge_neg{j}")
+               for j in range(pp)]
 
         valid2, f2 = pipe.stage(valid1, f1, name="mul")
         go1 = pipe.advance & valid1
-        prod = [self._held(m, go1 & f1[f"live{j}"], mag[j] * lut[j], f"mul_prod{j}")
+        prod = [pipe.register(mag[j] * lut[j], go1 & f1[f"live{j}"], name=f"mul_prod{j}")
                 for j in range(pp)]
-        sign = [self._held(m, go1 & f1[f"live{j}"], neg[j], f"mul_neg{j}") for j in range(pp)]
+        sign = [pipe.register(neg[j], go1 & f1[f"live{j}"], name=f"mul_neg{j}")
+                for j in range(pp)]
 
         terms = [Mux(sign[j], -prod[j], prod[j]) for j in range(pp)]
         if pp > 1:
@@ -315,13 +318,13 @@ class PostProcessor(wiring.Component):
         m.d.comb += any2.eq(Cat(*(f2[f"live{j}"] for j in range(pp))).any())
         valid3, f3 = pipe.stage(valid2, {"first": f2["first"], "last": f2["last"],
                                          "any": any2}, name="sum")
-        total_sum = self._held(m, pipe.advance & valid2 & any2, tree_sum(terms), "sum_sum")
+        total_sum = pipe.register(tree_sum(terms), pipe.advance & valid2 & any2,
+                                  name="sum_sum")
 
         acc = Signal(signed(self.result_width), name="acc", reset_less=True)
         base = Mux(f3["first"], 0, acc)
         total = Mux(f3["any"], (base + total_sum)[:self.result_width].as_signed(), base)
-        with m.If(pipe.advance & valid3 & ~f3["last"] & (f3["any"] | f3["first"])):
-            m.d.sync += acc.eq(total)
+        pipe.load(acc, total, pipe.advance & valid3 & ~f3["last"] & (f3["any"] | f3["first"]))
         pipe.output(valid3 & f3["last"], total)
         return m
 

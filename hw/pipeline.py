@@ -10,18 +10,28 @@ A stage's data registers are reset-less and load only a valid beat (``advance & 
 they hold their value through bubbles, so an idle pipeline does not toggle, and their
 enable is a clean clock-gating condition (:mod:`synth.clockgate`).  Only the ``valid``
 bits are reset.  The data of a stage is meaningful only while its ``valid`` is high.
+
+``coarse=True`` is for a pipeline that is idle most of the time (a post-processor that
+runs once per dot product, a requantizer behind a dot-product engine): it names a
+``clock_gate`` signal, high while a beat is at the input, in a stage or at the output.  No
+register of the pipeline changes while it is low, which is the contract the flow's
+hierarchical clock gating relies on (:mod:`synth.clockgate`): one gating cell clocks the
+whole pipeline, register groups and their own gating cells included, only while a beat is
+in flight, so the idle pipeline costs no clock at all.
 """
 
-from amaranth import Signal, Value
+from amaranth import Cat, Signal, Value
 from amaranth.hdl import Shape
 
-__all__ = ["StallPipeline"]
+__all__ = ["StallPipeline", "CLOCK_GATE"]
+
+CLOCK_GATE = "clock_gate"      # the name the flow's hierarchical clock gating looks for
 
 
 class StallPipeline:
     """Registers of a global-stall pipeline between stream ``i`` and stream ``o``."""
 
-    def __init__(self, m, i, o):
+    def __init__(self, m, i, o, *, coarse: bool = False):
         self.advance = Signal()
         m.d.comb += [
             self.advance.eq(~o.valid | o.ready),
@@ -29,6 +39,24 @@ class StallPipeline:
         ]
         self._m = m
         self._o = o
+        self.coarse = coarse
+        self._valids = [i.valid]
+        if coarse:
+            self.clock_gate = Signal(name=CLOCK_GATE, attrs={"keep": 1})
+
+    def register(self, value, load, *, name: str, reset_less: bool = True) -> Signal:
+        """A register of ``value`` that loads when ``load``."""
+        value = Value.cast(value)
+        reg = Signal(Shape.cast(value.shape()), name=name, reset_less=reset_less)
+        self.load(reg, value, load)
+        return reg
+
+    def load(self, reg, value, load):
+        """Load ``reg`` (a register of the caller's) with ``value`` when ``load``.  With
+        ``coarse`` the caller promises that ``reg`` keeps its value while no beat is in
+        flight."""
+        with self._m.If(load):
+            self._m.d.sync += reg.eq(value)
 
     def stage(self, valid, values: dict, *, name: str, registered: bool = True):
         """Optionally register ``valid`` and ``values`` (a dict of expressions).
@@ -38,26 +66,19 @@ class StallPipeline:
         """
         if not registered:
             return valid, values
-        m = self._m
-        valid_q = Signal(name=f"{name}_valid")
-        values_q = {}
-        for key, value in values.items():
-            value = Value.cast(value)
-            values_q[key] = Signal(Shape.cast(value.shape()), name=f"{name}_{key}",
-                                   reset_less=True)
-        with m.If(self.advance):
-            m.d.sync += valid_q.eq(valid)
-        with m.If(self.advance & valid):
-            m.d.sync += [values_q[k].eq(values[k]) for k in values]
+        valid_q = self.register(valid, self.advance, name=f"{name}_valid", reset_less=False)
+        self._valids.append(valid_q)
+        values_q = {key: self.register(value, self.advance & valid, name=f"{name}_{key}")
+                    for key, value in values.items()}
         return valid_q, values_q
 
     def output(self, valid, payload):
         """Drive the output register: loaded with ``payload`` whenever the pipeline advances."""
         m, o = self._m, self._o
-        with m.If(self.advance):
-            m.d.sync += o.valid.eq(valid)
-            with m.If(valid):
-                m.d.sync += o.payload.eq(payload)
+        if self.coarse:
+            m.d.comb += self.clock_gate.eq(Cat(*self._valids, o.valid).any())
+        self.load(o.valid, valid, self.advance)
+        self.load(o.payload, payload, self.advance & valid)
 
 
 def saturate(value, shape):

@@ -16,6 +16,10 @@ Both variable shifts are barrel shifters, so every shift costs the same: one res
 clock at every shift.  ``latency`` (1 to 3) places the pipeline registers: always one at the
 output (after the zero point and clamp), with 2 also one after the 32x32 multiplier, and
 with 3 also one after the rounding shift.
+
+Behind a dot-product engine the requantizer works once per dot product: its pipeline is
+``coarse`` (:class:`hw.pipeline.StallPipeline`), so the flow's hierarchical clock gating
+stops its whole clock while no beat is in flight.
 """
 
 from amaranth import Const, Module, Mux, signed, unsigned
@@ -71,7 +75,7 @@ class Requantizer(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        pipe = StallPipeline(m, self.i, self.o)
+        pipe = StallPipeline(m, self.i, self.o, coarse=True)
         acc, multiplier, shift = self.i.payload.acc, self.i.payload.multiplier, self.i.payload.shift
 
         # Stage A: the 32x32 multiply (after the double mode's wrapping left shift).

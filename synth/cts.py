@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .clockgate import ICG_PREFIX
+from .clockgate import ICG_PREFIX, nest_clock_gates
 from .liberty import Library
 from .netlist import netlist_from_json
 
@@ -73,15 +73,21 @@ def _share_gate_inverters(module: dict, next_bit: int) -> tuple[int, int]:
 
 
 def insert_clock_tree(src: Path, dst: Path, library: Library, top: str, *,
-                      max_fanout: int = MAX_FANOUT, buffer: str = BUFFER) -> dict:
-    """Read the JSON netlist ``src``, share the gating cells' inverted clocks, buffer its
-    clock nets, write ``dst`` (the top module only).  Returns ``{"buffers": count,
-    "levels": deepest tree, "shared_inverters": inverters replaced}``."""
+                      max_fanout: int = MAX_FANOUT, buffer: str = BUFFER,
+                      gated: bool = False) -> dict:
+    """Read the JSON netlist ``src``, nest its gating cells under the modules' clock gates
+    (:func:`synth.clockgate.nest_clock_gates`, for the ``gated`` view), share the gating cells' inverted clocks,
+    buffer its clock nets, write ``dst`` (the top module only).  Returns ``{"buffers":
+    count, "levels": deepest tree, "shared_inverters": inverters replaced,
+    "nested_gates": parent gating cells added}``."""
     data = json.loads(Path(src).read_text())
     module = data["modules"][top]
     cells, netnames = module["cells"], module["netnames"]
     next_bit = 1 + max((b for n in netnames.values() for b in n["bits"]
                         if not isinstance(b, str)), default=1)
+    nested = 0
+    if gated:                                   # the clock-gated view only
+        nested, next_bit = nest_clock_gates(module, library, next_bit)
     shared, next_bit = _share_gate_inverters(module, next_bit)
     net = netlist_from_json(data, library, top)
     cell = library.cell(buffer)
@@ -119,4 +125,5 @@ def insert_clock_tree(src: Path, dst: Path, library: Library, top: str, *,
         deepest = max(deepest, level)
     data["modules"] = {top: module}
     Path(dst).write_text(json.dumps(data))
-    return {"buffers": buffers, "levels": deepest, "shared_inverters": shared}
+    return {"buffers": buffers, "levels": deepest, "shared_inverters": shared,
+            "nested_gates": nested}

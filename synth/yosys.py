@@ -44,7 +44,7 @@ from .liberty import load_library
 
 __all__ = ["YosysError", "yosys_executable", "run_flows", "SCRIPT_VERSION"]
 
-SCRIPT_VERSION = 15   # bump when the script changes: cached results are keyed on it
+SCRIPT_VERSION = 17   # bump when the script changes: cached results are keyed on it
 ICE40_MAX_FFS = 7680      # logic cells (one flip-flop each) of the largest iCE40, HX8K
 DELAY_TARGET_PS = 10000   # ABC's delay target: the testbenches' 100 MHz clock
 DRIVING_CELL = "INVX1"    # what drives the primary inputs (ABC constraint)
@@ -212,7 +212,7 @@ def run_flows(work: Path, top: str, verilog: str, liberty: Path, *,
         trees = {}
         for view, (mapped, netlist) in VIEWS.items():
             trees[view] = insert_clock_tree(work / mapped, work / f"{netlist}-cts.json",
-                                            library, top)
+                                            library, top, gated=view == "osu018_icg")
             (work / f"{view}_cts.ys").write_text(_finish_script(liberty.name, top, view,
                                                                 netlist))
             running[f"{view}_cts"] = launch(f"{view}_cts")
