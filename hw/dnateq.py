@@ -74,25 +74,11 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from quantrtl.params import Param, check_choice, check_int
-from .pipeline import CLOCK_GATE, StallPipeline, tree_sum
+from .pipeline import CLOCK_GATE, StallPipeline, select, tree_sum
 
 __all__ = ["DnaTeqDotProduct", "CounterBank", "Lut", "PostProcessor", "COUNTER_CODES"]
 
 COUNTER_CODES = ("signmag", "twos")
-
-
-def _select(values, index):
-    """``values[index]`` as a tree of 2:1 multiplexers, one level per bit of ``index``
-    (``values`` padded with its last element to a power of two).  Plain ``Mux`` expressions
-    become continuous assignments in Verilog, which every simulator evaluates from time 0."""
-    values = list(values)
-    while len(values) & (len(values) - 1):
-        values.append(values[-1])
-    level = 0
-    while len(values) > 1:
-        values = [Mux(index[level], values[k + 1], values[k]) for k in range(0, len(values), 2)]
-        level += 1
-    return values[0]
 
 
 def _increment(x):
@@ -210,7 +196,7 @@ class CounterBank(wiring.Component):
             snap.append(s)
         for j in range(self.pp):
             group = [e * self.pp + j for e in range(self.steps)]
-            raw = _select([snap[e] if e < self.counted else Const(0, self.width)
+            raw = select([snap[e] if e < self.counted else Const(0, self.width)
                            for e in group], self.step)
             mag, neg = self._sign_magnitude(raw)
             m.d.comb += [self.read_mag[j].eq(mag), self.read_neg[j].eq(neg)]
@@ -249,7 +235,7 @@ class Lut(wiring.Component):
                 m.d.sync += reg.eq(Mux(reset, 0, kept))
         for j in range(self.pp):
             group = [e * self.pp + j for e in range(self.steps)]
-            m.d.comb += self.read[j].eq(_select([lut[e] if e < self.counted
+            m.d.comb += self.read[j].eq(select([lut[e] if e < self.counted
                                                  else Const(0, self.width) for e in group],
                                                 self.step))
         return m
@@ -515,8 +501,8 @@ class DnaTeqDotProduct(wiring.Component):
         for j in range(P):
             per_pe = [self._merged(m, [banks[p][lane] for lane in range(self.lanes)], j)
                       for p in range(self.pes)]
-            mag = _select([v[0] for v in per_pe], pe) if self.pes > 1 else per_pe[0][0]
-            neg = _select([v[1] for v in per_pe], pe) if self.pes > 1 else per_pe[0][1]
+            mag = select([v[0] for v in per_pe], pe) if self.pes > 1 else per_pe[0][0]
+            neg = select([v[1] for v in per_pe], pe) if self.pes > 1 else per_pe[0][1]
             m.d.comb += [post.i.payload.mag[j].eq(mag), post.i.payload.neg[j].eq(neg),
                          post.i.payload.lut[j].eq(lut.read[j])]
         return m

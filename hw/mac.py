@@ -43,38 +43,16 @@ so packets of fewer than ``pes`` beats are output-bound (``pes`` clocks each).
 ``i.ready`` depends on registers and ``o.ready`` only, never on the payload.
 """
 
-from amaranth import Cat, Module, Mux, Signal, Value
+from amaranth import Cat, Module, Mux, Signal
 from amaranth import signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from golden.mac import OVERFLOW_MODES
 from quantrtl.params import Param, check_int
-from .pipeline import StallPipeline, saturate, tree_sum
+from .pipeline import StallPipeline, register, saturate, select, tree_sum
 
 __all__ = ["DotProductUnit", "ResultBank"]
-
-
-def _hold(m, name, value, enable, shape=None):
-    """A reset-less register ``name`` that loads ``value`` when ``enable`` and holds it
-    otherwise (a clean clock-gating group).  ``shape`` defaults to the value's."""
-    if shape is None:
-        shape = Value.cast(value).shape()
-    reg = Signal(shape, name=name, reset_less=True)
-    with m.If(enable):
-        m.d.sync += reg.eq(value)
-    return reg
-
-
-def _select(values, index):
-    """``values[index]`` (``index < len(values)``) as a tree of 2:1 multiplexers, one level
-    per bit of ``index``; continuous assignments in Verilog, evaluated from time 0."""
-    level = 0
-    while len(values) > 1:
-        pairs = [values[k:k + 2] for k in range(0, len(values), 2)]
-        values = [Mux(index[level], p[1], p[0]) if len(p) == 2 else p[0] for p in pairs]
-        level += 1
-    return values[0]
 
 
 class ResultBank(wiring.Component):
@@ -107,7 +85,7 @@ class ResultBank(wiring.Component):
         at_last = index == self.count - 1
         m.d.comb += [
             self.o.valid.eq(pending),
-            self.o.payload.eq(_select(results, index)),
+            self.o.payload.eq(select(results, index)),
             self.i.ready.eq(~pending | (self.o.ready & at_last)),
         ]
         with m.If(self.i.valid & self.i.ready):
@@ -190,6 +168,12 @@ class DotProductUnit(wiring.Component):
         self._MustUse__silence = False
         super().__init__(members)
 
+    def cycles_per_dot_product(self, length: int) -> int:
+        """Clocks per group of ``pes`` dot products of ``length`` pairs, back to back,
+        output always ready (``length / lanes`` beats; the ``pes`` results leave one per
+        clock meanwhile)."""
+        return max(-(-length // self.lanes), self.pes)
+
     # -- names and field access --------------------------------------------------------
 
     def _name(self, base, pe, lane=None):
@@ -210,7 +194,7 @@ class DotProductUnit(wiring.Component):
         """A bias register (loaded on first beats only); ``None`` without a bias field."""
         if not self.bias:
             return None
-        return _hold(m, name, value, enable, shape=self.input_layout["bias"].shape)
+        return register(m, value, enable, name=name, shape=self.input_layout["bias"].shape)
 
     def _beat_bias(self):
         return self.i.payload.bias if self.bias else None
@@ -256,8 +240,8 @@ class DotProductUnit(wiring.Component):
                 w = self._weight(beat, pe, lane)
                 zero = x_zero[lane] | (w == 0)
                 load = take & ~zero
-                row.append((_hold(m, self._name("op_a", pe, lane), x[lane], load),
-                            _hold(m, self._name("op_w", pe, lane), w, load)))
+                row.append((register(m, x[lane], load, name=self._name("op_a", pe, lane)),
+                            register(m, w, load, name=self._name("op_w", pe, lane))))
                 zeros.append(zero)
             operands.append(row)
         bias = self._hold_bias(m, "op_bias", self._beat_bias(), take & first)
@@ -287,7 +271,7 @@ class DotProductUnit(wiring.Component):
         for pe in range(self.pes):
             total, skip = self._pe_beat_sum(s, pe)
             load = take if skip is None else take & ~skip
-            sums.append(_hold(m, self._name("sum_sum", pe), total, load))
+            sums.append(register(m, total, load, name=self._name("sum_sum", pe)))
             skips.append(skip)
         bias = self._hold_bias(m, "sum_bias", s["bias"], take & s["first"])
         flags = {"first": s["first"], "last": s["last"]}

@@ -20,12 +20,24 @@ whole pipeline, register groups and their own gating cells included, only while 
 in flight, so the idle pipeline costs no clock at all.
 """
 
-from amaranth import Cat, Signal, Value
+from amaranth import Cat, Mux, Signal, Value
 from amaranth.hdl import Shape
 
-__all__ = ["StallPipeline", "CLOCK_GATE"]
+__all__ = ["StallPipeline", "CLOCK_GATE", "register", "select", "tree_sum", "saturate"]
 
 CLOCK_GATE = "clock_gate"      # the name the flow's hierarchical clock gating looks for
+
+
+def register(m, value, load, *, name: str, shape=None, reset_less: bool = True) -> Signal:
+    """A register ``name`` (reset-less by default) that loads ``value`` when ``load`` and
+    holds it otherwise: one clean clock-gating group.  ``shape`` (a shape or a layout)
+    defaults to the value's."""
+    if shape is None:
+        shape = Shape.cast(Value.cast(value).shape())
+    reg = Signal(shape, name=name, reset_less=reset_less)      # a layout gives a view
+    with m.If(load):
+        m.d.sync += reg.eq(value)
+    return reg
 
 
 class StallPipeline:
@@ -45,11 +57,8 @@ class StallPipeline:
             self.clock_gate = Signal(name=CLOCK_GATE, attrs={"keep": 1})
 
     def register(self, value, load, *, name: str, reset_less: bool = True) -> Signal:
-        """A register of ``value`` that loads when ``load``."""
-        value = Value.cast(value)
-        reg = Signal(Shape.cast(value.shape()), name=name, reset_less=reset_less)
-        self.load(reg, value, load)
-        return reg
+        """A register of ``value`` that loads when ``load`` (:func:`register`)."""
+        return register(self._m, value, load, name=name, reset_less=reset_less)
 
     def load(self, reg, value, load):
         """Load ``reg`` (a register of the caller's) with ``value`` when ``load``.  With
@@ -98,4 +107,17 @@ def tree_sum(values):
         if len(values) % 2:
             paired.append(values[-1])
         values = paired
+    return values[0]
+
+
+def select(values, index):
+    """``values[index]`` (``index < len(values)``) as a tree of 2:1 multiplexers, one level
+    per bit of ``index``.  Plain ``Mux`` expressions become continuous assignments in
+    Verilog, which every simulator evaluates from time 0."""
+    values = list(values)
+    level = 0
+    while len(values) > 1:
+        pairs = [values[k:k + 2] for k in range(0, len(values), 2)]
+        values = [Mux(index[level], p[1], p[0]) if len(p) == 2 else p[0] for p in pairs]
+        level += 1
     return values[0]

@@ -86,7 +86,7 @@ async def layer_parameters(dut):
     """Tables from a layer's b, alpha, beta and frac_bits (the adapter computes them); the
     codes are those of golden.dnateq.quantize on the real values R * 2^-F."""
     env = await start(dut)
-    c, rng = env.component, env.rng
+    c = env.component
     count = env.option("count", 200)
     for _ in range(3):
         p, frac_bits = _layer(env)

@@ -33,9 +33,9 @@ def _single_product_rows(env, a_values, w_values):
     rows_a, rows_w = [], []
     for a_value in np.unique(a_values):
         ws = w_values[a_values == a_value]
-        for start in range(0, len(ws), c.pes):
+        for first in range(0, len(ws), c.pes):
             chunk = np.zeros(c.pes, dtype=np.int64)
-            chunk[:len(ws[start:start + c.pes])] = ws[start:start + c.pes]
+            chunk[:len(ws[first:first + c.pes])] = ws[first:first + c.pes]
             rows_a.append(a_value)
             rows_w.append(chunk)
     n = len(rows_a)

@@ -3,7 +3,6 @@ the gate-level simulator's latches and gated clocks (against hand-made netlists 
 Icarus), the three gating models and the per-component breakdown."""
 
 import json
-import shutil
 
 import pytest
 
