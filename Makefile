@@ -14,17 +14,20 @@ JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 
 export WAVES
 
-.PHONY: all venv icarus verilog sim synth test bench experiments summary clean distclean help
+.PHONY: all venv icarus verilog sim synth headline test bench experiments summary clean \
+	distclean help
 
-all: verilog sim synth summary
+all: verilog sim synth headline summary
 
 help:
 	@sed -n '1,4p' Makefile | sed 's/^# \{0,1\}//'
 	@echo "  make verilog   RTL of every block (default parameters) into build/rtl/"
 	@echo "  make sim       cocotb testbenches on SIM=verilator|icarus (WAVES=1 for waveforms)"
-	@echo "  make synth     Yosys area/timing/energy reports and the INT8 vs DNA-TEQ headline"
-	@echo "                 into build/reports/ (~2.5 min on 2 cores; SYNTH_ARGS='--lanes 1,4'"
-	@echo "                 or '--sweep mac:lanes=1,2,4' ...; python -m synth --help)"
+	@echo "  make synth     Yosys area/timing/energy reports of every block, without and with"
+	@echo "                 clock gating, into build/reports/ (SYNTH_ARGS='--sweep mac:lanes=1,2,4'"
+	@echo "                 ...; python -m synth --help)"
+	@echo "  make headline  INT8 vs DNA-TEQ on MiniLM's dot products, three gating models, into"
+	@echo "                 build/reports/headline.* (HEADLINE_ARGS='--bits 3,4 --pes 1' ...)"
 	@echo "  make experiments  Table I fits, DNA-TEQ and DQA on MiniLM and digits (build/reports/)"
 	@echo "  make bench     throughput, latency and golden-model speed figures into build/bench/"
 
@@ -51,6 +54,10 @@ sim: $(STAMP) $(if $(filter icarus,$(SIM)),icarus)
 synth: $(STAMP) icarus
 	bash tools/fetch-osu018.sh build/tech
 	$(PY) -m synth -o build/reports $(SYNTH_ARGS)
+
+headline: $(STAMP) icarus
+	bash tools/fetch-osu018.sh build/tech
+	$(PY) -m quantrtl.headline -o build/reports $(HEADLINE_ARGS)
 
 experiments: $(STAMP)
 	$(PY) -m quantrtl experiment all -o build/reports/experiments

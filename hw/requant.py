@@ -48,6 +48,9 @@ class Requantizer(wiring.Component):
         Param("out_width", 8, "bits of the output, zero point and clamp bounds", lo=2, hi=32),
     )
 
+    # Energy breakdown (synth.components): the whole pipeline is the requantizer.
+    ENERGY_COMPONENTS = (("requantizer", ""),)
+
     def __init__(self, *, rounding="single", latency=2, out_width=8):
         self._MustUse__silence = True  # an instance that fails validation is not 'unused'
         spec = {p.name: p for p in self.PARAMS}

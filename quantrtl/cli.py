@@ -97,6 +97,11 @@ def cmd_synth(args, extra) -> int:
     return synth_main(extra)
 
 
+def cmd_headline(args, extra) -> int:
+    from .headline import main as headline_main
+    return headline_main(extra)
+
+
 def cmd_experiment(args, extra) -> int:
     from .experiments.run import EXPERIMENTS, run_experiment
     names = EXPERIMENTS if args.experiment == "all" else [args.experiment]
@@ -146,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("synth", add_help=False,
                        help="Yosys area/timing/energy reports (options: quantrtl synth --help)")
     p.set_defaults(func=cmd_synth)
+    p = sub.add_parser("headline", add_help=False,
+                       help="INT8 vs DNA-TEQ on MiniLM (options: quantrtl headline --help)")
+    p.set_defaults(func=cmd_headline)
 
     p = sub.add_parser("experiment", help="quantization experiments on real models "
                        "(tables and plots into build/reports/experiments)")
@@ -170,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command not in ("verilog", "run", "synth"):
+    if extra and args.command not in ("verilog", "run", "synth", "headline"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.func(args, extra)

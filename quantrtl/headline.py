@@ -128,38 +128,43 @@ def _runs_for(key, designs, lengths, workloads):
     return runs
 
 
-def _measure_design(key, role, design, runs, fresh, root):
-    """Synthesis and the energy runs of one design (a worker process)."""
+def _measure_design(design, uses, fresh, root):
+    """Synthesis and the energy runs of one design (a worker process).  ``uses``:
+    ``[(key, role, runs)]``, every comparison the design serves (the requantizer serves
+    every INT8 array); one result per use."""
+    from quantrtl.blocks import get_block
     from synth.flow import measure_energy, synthesize
     t0 = time.monotonic()
-    out = {"key": list(key), "role": role, "design": design.as_dict(), "runs": []}
+    outs = [{"key": list(key), "role": role, "design": design.as_dict(), "runs": []}
+            for key, role, _ in uses]
     try:
-        from quantrtl.blocks import get_block
         component = get_block(design.name).build(design.param_dict)
-        if hasattr(component, "cycles_per_dot_product"):
-            out["cycles_per_group"] = {str(r[2]): component.cycles_per_dot_product(r[2])
-                                       for r in runs}
         s = synthesize(design, root=root, fresh=fresh, ice40="never")
-        out["synth"] = {k: s[k] for k in ("osu018", "osu018_icg", "timing", "timing_icg",
-                                          "work", "cached")}
-        out["synth"]["timing"] = {k: s["timing"][k] for k in ("fmax_mhz", "critical_path_ns")}
-        out["synth"]["timing_icg"] = {k: s["timing_icg"][k]
-                                      for k in ("fmax_mhz", "critical_path_ns")}
-        for _, wl, length, rate, vectors, info in runs:
-            for gating in ("none", "icg"):
-                e = measure_energy(design, s, gating=gating, fresh=fresh,
-                                   workload=(vectors, info))
-                keep = ("total_pj", "ideal_pj", "cycles", "breakdown_pj",
-                        "ideal_breakdown_pj", "clock_pj", "cached")
-                out["runs"].append({"workload": wl, "length": length, "rate": rate,
-                                    "gating": gating, "info": info,
-                                    **{k: e[k] for k in keep}})
+        view = {k: s[k] for k in ("osu018", "osu018_icg", "work", "cached")}
+        for t in ("timing", "timing_icg"):
+            view[t] = {k: s[t][k] for k in ("fmax_mhz", "critical_path_ns")}
+        for out, (_, _, runs) in zip(outs, uses):
+            out["synth"] = view
+            if hasattr(component, "cycles_per_dot_product"):
+                out["cycles_per_group"] = {str(r[2]): component.cycles_per_dot_product(r[2])
+                                           for r in runs}
+            for _, wl, length, rate, vectors, info in runs:
+                for gating in ("none", "icg"):
+                    e = measure_energy(design, s, gating=gating, fresh=fresh,
+                                       workload=(vectors, info))
+                    keep = ("total_pj", "ideal_pj", "cycles", "breakdown_pj",
+                            "ideal_breakdown_pj", "clock_pj", "cached")
+                    out["runs"].append({"workload": wl, "length": length, "rate": rate,
+                                        "gating": gating, "info": info,
+                                        **{k: e[k] for k in keep}})
     except Exception as exc:                      # reported, the other designs go on
         import traceback
-        out["error"] = f"{type(exc).__name__}: {exc}"
-        out["traceback"] = traceback.format_exc()[-3000:]
-    out["seconds"] = round(time.monotonic() - t0, 1)
-    return out
+        for out in outs:
+            out["error"] = f"{type(exc).__name__}: {exc}"
+            out["traceback"] = traceback.format_exc()[-3000:]
+    for out in outs:
+        out["seconds"] = round(time.monotonic() - t0, 1)
+    return outs
 
 
 def _cost(design) -> float:
@@ -172,22 +177,25 @@ def _cost(design) -> float:
 
 
 def run(plan, *, lengths, workloads, jobs, fresh, root, progress=print):
-    tasks = []
+    # One task per distinct design (a design shared by several comparisons, such as the
+    # requantizer, is synthesized once: two workers must never share its directory).
+    tasks = {}
     for key, designs in plan.items():
         runs = _runs_for(key, designs, lengths, workloads)
         for role in ("engine", "post"):
             mine = [r for r in runs if r[0] == role]
-            tasks.append((key, role, designs[role], mine))
-    tasks.sort(key=lambda t: _cost(t[2]), reverse=True)
+            tasks.setdefault(designs[role], []).append((key, role, mine))
+    order = sorted(tasks, key=_cost, reverse=True)
     results, start = [], time.monotonic()
     with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(_measure_design, *t, fresh, root) for t in tasks]
+        futures = [pool.submit(_measure_design, d, tasks[d], fresh, root) for d in order]
         for done, fut in enumerate(as_completed(futures), 1):
-            r = fut.result()
-            results.append(r)
+            outs = fut.result()
+            results += outs
+            r = outs[0]
             status = r.get("error", "ok").splitlines()[0][:120]
             cached = " (cached)" if r.get("synth", {}).get("cached") else ""
-            progress(f"[headline {done}/{len(tasks)} {time.monotonic() - start:6.1f}s] "
+            progress(f"[headline {done}/{len(order)} {time.monotonic() - start:6.1f}s] "
                      f"{r['design']['label']:<44} {r['seconds']:7.1f}s {status}{cached}",
                      flush=True)
     return results

@@ -26,7 +26,7 @@ from .tech import NODE_NM, osu018, simulation_models
 from .vcd import toggle_counts
 from .yosys import SCRIPT_VERSION, run_flows
 
-__all__ = ["Design", "run_point", "FLOW_VERSION", "DEFAULT_ROOT", "assumptions"]
+__all__ = ["Design", "run_point", "rtl", "FLOW_VERSION", "DEFAULT_ROOT", "assumptions"]
 
 FLOW_VERSION = 7     # energy results are keyed on it
 SYNTH_VERSION = 5    # synthesis + STA results are keyed on it
@@ -132,6 +132,44 @@ def assumptions() -> dict:
     }
 
 
+_SOURCES: dict = {}
+
+
+def _source_digest() -> str:
+    """A hash of everything a design's Verilog depends on: the hardware, registry and
+    parameter modules and the Amaranth version."""
+    if "digest" not in _SOURCES:
+        import amaranth
+
+        import hw
+        import quantrtl
+        from . import helpers
+        files = sorted(Path(hw.__file__).parent.glob("*.py"))
+        files += [Path(quantrtl.__file__).parent / f for f in ("blocks.py", "params.py")]
+        files += [Path(helpers.__file__)]
+        h = hashlib.sha256(amaranth.__version__.encode())
+        for f in files:
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+        _SOURCES["digest"] = h.hexdigest()[:16]
+    return _SOURCES["digest"]
+
+
+def rtl(design: "Design", root: Path = DEFAULT_ROOT) -> str:
+    """The design's Verilog, kept under ``root/rtl/`` keyed by its parameters and the
+    sources that generate it (elaborating a large array takes a minute; a second run of the
+    flow finds it here)."""
+    path = Path(root) / "rtl" / f"{design.top}-{_hash(design.params, _source_digest())}.v"
+    if path.exists():
+        return path.read_text()
+    text = design.verilog()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)                       # atomic: parallel workers never see half a file
+    return text
+
+
 def _hash(*parts) -> str:
     h = hashlib.sha256()
     for p in parts:
@@ -165,7 +203,7 @@ def synthesize(design: Design, *, root: Path = DEFAULT_ROOT, fresh: bool = False
     """Yosys flows + STA (cached); returns the synthesis part of a result.  ``ice40``: see
     :func:`synth.yosys.run_flows`."""
     lib_path, _ = osu018()
-    verilog = design.verilog()
+    verilog = rtl(design, root)
     work = _work_dir(design, root, verilog)
     key = _hash(verilog, SCRIPT_VERSION, SYNTH_VERSION, lib_path.stat().st_size, ice40)
     cache = work / "synth.json"
