@@ -122,7 +122,8 @@ def sanity_check(results: list, ref: dict) -> list:
                            "horowitz_scaled_pj": round(ref[key], 3),
                            "ratio": round(e["pj_per_op_datapath"] / ref[key], 2)})
         if r["design"]["kind"] == "block" and r["design"]["name"] == "mac" \
-                and r["design"]["params"].get("lanes") == 1:
+                and r["design"]["params"].get("lanes") == 1 \
+                and r["design"]["params"].get("pes", 1) == 1:
             checks.append({"operation": "INT8 MAC (mul + INT32 add)", "design": label,
                            "measured_pj": e["pj_per_op_datapath"],
                            "measured_with_registers_pj": e["pj_per_op"],
