@@ -1,8 +1,10 @@
-"""Simulator selection for the pytest suite.
+"""Simulator selection and shared fixtures of the pytest suite.
 
 ``QUANTRTL_SIMS`` (default ``verilator,icarus``) lists the simulators to run on.  A listed
 simulator that is missing is skipped with its reason, unless it is also listed in
-``QUANTRTL_REQUIRE_SIMS`` (as CI does), in which case its tests fail.
+``QUANTRTL_REQUIRE_SIMS`` (as CI does), in which case its tests fail.  ``tech`` is the osu018
+library (the tests that need it skip with the reason when it cannot be fetched);
+``tiny_netlist`` builds a hand-written mapped netlist of library cells.
 """
 
 import os
@@ -31,3 +33,33 @@ def sim(request):
             pytest.fail(f"{name} is required (QUANTRTL_REQUIRE_SIMS) but unavailable: {reason}")
         pytest.skip(f"{name} unavailable: {reason}")
     return name
+
+
+@pytest.fixture(scope="module")
+def tech():
+    from synth.tech import TechError, osu018
+    try:
+        return osu018()
+    except TechError as exc:
+        pytest.skip(f"osu018 library unavailable: {exc}")
+
+
+@pytest.fixture
+def tiny_netlist(tech, tmp_path):
+    """``build(cells, ports)``: a Yosys-JSON netlist of library cells, ``cells`` as
+    ``{name: (type, {pin: bit})}``, loaded with the library attached."""
+    import json
+
+    from synth.liberty import load_library
+    from synth.netlist import load_netlist
+    lib = load_library(tech[0])
+
+    def build(cells, ports):
+        module = {"attributes": {"top": 1}, "ports": ports, "netnames": {},
+                  "cells": {name: {"type": t,
+                                   "connections": {p: [b] for p, b in conn.items()}}
+                            for name, (t, conn) in cells.items()}}
+        path = tmp_path / "tiny.json"
+        path.write_text(json.dumps({"modules": {"tiny": module}}))
+        return load_netlist(path, lib, "tiny")
+    return build

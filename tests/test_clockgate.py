@@ -2,22 +2,13 @@
 the gate-level simulator's latches and gated clocks (against hand-made netlists and against
 Icarus), the three gating models and the per-component breakdown."""
 
-import json
 
 import pytest
 
 from synth.flow import Design, measure_energy, synthesize
 from synth.liberty import load_library
-from synth.tech import TechError, osu018, simulation_models
+from synth.tech import simulation_models
 from tb.runner import SimulationError, simulator_status
-
-
-@pytest.fixture(scope="module")
-def tech():
-    try:
-        return osu018()
-    except TechError as exc:
-        pytest.skip(f"osu018 library unavailable: {exc}")
 
 
 @pytest.fixture(scope="module")
@@ -116,16 +107,6 @@ def test_three_gating_models_and_the_breakdown(synthesized):
         assert icg["clock_pj"] < 0.7 * none["clock_pj"], name
 
 
-def _tiny(tmp_path, lib, cells, ports):
-    from synth.netlist import load_netlist
-    module = {"attributes": {"top": 1}, "ports": ports, "netnames": {},
-              "cells": {name: {"type": t, "connections": {p: [b] for p, b in conn.items()}}
-                        for name, (t, conn) in cells.items()}}
-    path = tmp_path / "tiny.json"
-    path.write_text(json.dumps({"modules": {"tiny": module}}))
-    return load_netlist(path, lib, "tiny")
-
-
 ICG_CELLS = {"icg.inv": ("INVX1", {"A": 2, "Y": 10}),
              "icg.latch": ("LATCH", {"CLK": 10, "D": 3, "Q": 11}),
              "icg.gate": ("AND2X2", {"A": 2, "B": 11, "Y": 12})}
@@ -133,14 +114,12 @@ PORTS = {"clk": {"direction": "input", "bits": [2]}, "en": {"direction": "input"
          "d": {"direction": "input", "bits": [4]}, "q": {"direction": "output", "bits": [5]}}
 
 
-def test_gate_simulator_clock_gating(tech, tmp_path):
+def test_gate_simulator_clock_gating(tiny_netlist):
     """A flip-flop behind a latch + AND gating cell takes D only in the cycles whose enable
     was high before the edge; the gated clock pulses (two toggles) only then, the root
     clock every cycle."""
     from synth.gatesim import GateLevelSim
-    lib = load_library(tech[0])
-    net = _tiny(tmp_path, lib, {**ICG_CELLS, "ff": ("DFFPOSX1", {"CLK": 12, "D": 4, "Q": 5})},
-                PORTS)
+    net = tiny_netlist({**ICG_CELLS, "ff": ("DFFPOSX1", {"CLK": 12, "D": 4, "Q": 5})}, PORTS)
     assert net.clock.gated and net.clock.roots == {2} and 12 in net.clock_bits
     sim = GateLevelSim(net)
     enables = [1, 0, 0, 1, 1, 0, 1, 0]
@@ -171,15 +150,14 @@ def test_gate_simulator_clock_gating(tech, tmp_path):
     ({"div": ("DFFPOSX1", {"CLK": 2, "D": 8, "Q": 9}), "inv": ("INVX1", {"A": 9, "Y": 8}),
       "ff2": ("DFFPOSX1", {"CLK": 9, "D": 4, "Q": 6})}, "divided clocks"),
 ])
-def test_clock_network_rules(tech, tmp_path, change, match):
+def test_clock_network_rules(tiny_netlist, change, match):
     """Netlists that would glitch or race in a zero-delay cycle simulation are refused:
     unlatched gating, a gating latch used as data, the clock used as data, a divided
     clock."""
     from synth.netlist import NetlistError
-    lib = load_library(tech[0])
     with pytest.raises(NetlistError, match=match):
-        _tiny(tmp_path, lib, {**ICG_CELLS, "ff": ("DFFPOSX1", {"CLK": 12, "D": 4, "Q": 5}),
-                              **change}, PORTS)
+        tiny_netlist({**ICG_CELLS, "ff": ("DFFPOSX1", {"CLK": 12, "D": 4, "Q": 5}), **change},
+                     PORTS)
 
 
 def test_native_simulator_matches_icarus_on_gated_netlists(synthesized):

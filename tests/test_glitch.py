@@ -5,23 +5,11 @@ transport-delay reference on a synthesized multiplier, settles to the zero-delay
 an adder.
 """
 
-import json
-
 import numpy as np
 import pytest
 
 from synth.flow import Design, synthesize
 from synth.gatesim import GateLevelSim, GateSimError, run_random_workload
-from synth.liberty import load_library
-from synth.tech import TechError, osu018
-
-
-@pytest.fixture(scope="module")
-def tech():
-    try:
-        return osu018()
-    except TechError as exc:
-        pytest.skip(f"osu018 library unavailable: {exc}")
 
 
 @pytest.fixture(scope="module")
@@ -32,27 +20,15 @@ def synthesized(tech, tmp_path_factory):
     return {k: (d, synthesize(d, root=root, ice40="never")) for k, d in designs.items()}
 
 
-def _tiny_netlist(tmp_path, lib, cells, ports):
-    """A hand-written mapped netlist (Yosys JSON) of library cells."""
-    from synth.netlist import load_netlist
-    module = {"attributes": {"top": 1}, "ports": ports, "netnames": {},
-              "cells": {name: {"type": t, "connections": {p: [b] for p, b in conn.items()}}
-                        for name, (t, conn) in cells.items()}}
-    path = tmp_path / "tiny.json"
-    path.write_text(json.dumps({"modules": {"tiny": module}}))
-    return load_netlist(path, lib, "tiny")
-
-
-def _xor_chain(tmp_path, tech, inverters=3):
+def _xor_chain(tiny_netlist, inverters=3):
     """``y = a XOR !a`` with ``!a`` through an odd chain of inverters: settled ``y`` is
     always 1, and every change of ``a`` makes ``y`` pulse 1 -> 0 -> 1 for the chain's
     delay."""
-    lib = load_library(tech[0])
     ports = {"a": {"direction": "input", "bits": [2]},
              "y": {"direction": "output", "bits": [100]}}
     cells = {f"i{k}": ("INVX1", {"A": 2 + k, "Y": 3 + k}) for k in range(inverters)}
     cells["x"] = ("XOR2X1", {"A": 2, "B": 2 + inverters, "Y": 100})
-    return _tiny_netlist(tmp_path, lib, cells, ports)
+    return tiny_netlist(cells, ports)
 
 
 def _drive(sim, pattern):
@@ -74,9 +50,9 @@ PATTERN = [1, 0, 0, 1, 1, 1, 0, 1]                   # a changes 5 times
 
 
 @pytest.mark.parametrize("delays", ["unit", "liberty"])
-def test_a_certain_glitch_is_counted(tech, tmp_path, delays):
+def test_a_certain_glitch_is_counted(tech, tiny_netlist, delays):
     from synth.glitch import TimedGateLevelSim
-    net = _xor_chain(tmp_path, tech)
+    net = _xor_chain(tiny_netlist)
     runs = {}
     for name, sim in (("zero", GateLevelSim(net)),
                       ("timed", TimedGateLevelSim(net, delays)),
@@ -93,11 +69,11 @@ def test_a_certain_glitch_is_counted(tech, tmp_path, delays):
         assert TimedGateLevelSim(net, "unit").delay_steps.tolist() == [1, 1, 1, 1]
 
 
-def test_inertial_delay_swallows_a_short_pulse(tech, tmp_path):
+def test_inertial_delay_swallows_a_short_pulse(tech, tiny_netlist):
     """With one inverter the pulse (one inverter delay) is shorter than the XOR's delay:
     transport delay passes it, inertial delay rejects it."""
     from synth.glitch import TimedGateLevelSim
-    net = _xor_chain(tmp_path, tech, inverters=1)
+    net = _xor_chain(tiny_netlist, inverters=1)
     transport = TimedGateLevelSim(net, "liberty")
     inv, xor = (transport.delay_steps[[transport.bits[o] for o in transport._out].index(b)]
                 for b in (3, 100))
@@ -107,11 +83,11 @@ def test_inertial_delay_swallows_a_short_pulse(tech, tmp_path):
     assert counted == {2: 5, 3: 5, 100: 10} and filtered == {2: 5, 3: 5}
 
 
-def test_liberty_delays_come_from_the_tables(tech, tmp_path):
+def test_liberty_delays_come_from_the_tables(tech, tiny_netlist):
     """An inverter's delay: the worse of cell_rise/cell_fall at its load and the input slew
     given, in 10 ps steps; a coarser step gives fewer steps."""
     from synth.glitch import TimedGateLevelSim
-    net = _xor_chain(tmp_path, tech)
+    net = _xor_chain(tiny_netlist)
     sim = TimedGateLevelSim(net, "liberty", slews={2: 0.3})
     k = sim.nodes.index(next(n for n in sim.nodes if sim.bits[n[0]] == 3))
     arc = net.driver[3][0].cell.pins["Y"].arcs[0]
@@ -165,6 +141,7 @@ def _mul8_netlist(synthesized):
     from pathlib import Path
 
     from synth.flow import NETLISTS, _load_netlist
+    from synth.tech import osu018
     design, synth = synthesized["mul8"]
     return _load_netlist(Path(synth["work"]) / NETLISTS["none"][0], osu018()[0], design.top)
 

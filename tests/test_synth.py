@@ -12,16 +12,7 @@ import pytest
 
 from synth.flow import Design, measure_energy, synthesize
 from synth.liberty import load_library
-from synth.tech import TechError, osu018
 from tb.runner import simulator_status
-
-
-@pytest.fixture(scope="module")
-def tech():
-    try:
-        return osu018()
-    except TechError as exc:
-        pytest.skip(f"osu018 library unavailable: {exc}")
 
 
 @pytest.fixture(scope="module")
@@ -266,25 +257,13 @@ def test_cli_runs_a_config_end_to_end(tech, tmp_path):
     assert main(["--lengths", "x", "-o", str(out)]) == 2
 
 
-def _tiny_netlist(tmp_path, lib, cells, ports):
-    """A hand-written mapped netlist (Yosys JSON) of library cells."""
-    from synth.netlist import load_netlist
-    module = {"attributes": {"top": 1}, "ports": ports, "netnames": {},
-              "cells": {name: {"type": t, "connections": {p: [b] for p, b in conn.items()}}
-                        for name, (t, conn) in cells.items()}}
-    path = tmp_path / "tiny.json"
-    path.write_text(json.dumps({"modules": {"tiny": module}}))
-    return load_netlist(path, lib, "tiny")
-
-
-def test_gate_simulator_semantics(tech, tmp_path):
+def test_gate_simulator_semantics(tiny_netlist):
     """A divide-by-two flip-flop (D = !Q) and a NAND of it with an input: values and
     toggles per cycle as the zero-delay cell models give them; a loop is refused."""
     from synth.gatesim import GateLevelSim, GateSimError
-    lib = load_library(tech[0])
     ports = {"clk": {"direction": "input", "bits": [2]}, "a": {"direction": "input", "bits": [3]},
              "q": {"direction": "output", "bits": [4]}, "y": {"direction": "output", "bits": [6]}}
-    net = _tiny_netlist(tmp_path, lib, {
+    net = tiny_netlist({
         "ff": ("DFFPOSX1", {"CLK": 2, "D": 5, "Q": 4}),
         "inv": ("INVX1", {"A": 4, "Y": 5}),
         "nand": ("NAND2X1", {"A": 4, "B": 3, "Y": 6})}, ports)
@@ -302,7 +281,7 @@ def test_gate_simulator_semantics(tech, tmp_path):
     toggles = sim.bit_toggles()
     assert toggles[4] == 6 and toggles[5] == 6 and toggles[6] == 6 and 3 not in toggles
     assert sim.cycles_counted == 6
-    loop = _tiny_netlist(tmp_path, lib, {"i1": ("INVX1", {"A": 3, "Y": 4}),
+    loop = tiny_netlist({"i1": ("INVX1", {"A": 3, "Y": 4}),
                                          "i2": ("INVX1", {"A": 4, "Y": 3})},
                          {"y": {"direction": "output", "bits": [4]}})
     with pytest.raises(GateSimError, match="combinational loop"):
