@@ -19,6 +19,7 @@ __all__ = [
     "check_choice",
     "check_array_range",
     "check_integer_array",
+    "check_fields",
 ]
 
 
@@ -129,3 +130,14 @@ class Param:
         if self.choices is not None:
             return "{" + ", ".join(map(str, self.choices)) + "}"
         return _range_text(self.lo, self.hi)
+
+
+def check_fields(what: str, given, required, optional=()) -> None:
+    """``given`` (field names, e.g. of a vector file) holds every ``required`` field and no
+    field outside ``required`` and ``optional``; the error names the first offender."""
+    missing = [f for f in required if f not in given]
+    unknown = sorted(set(given) - set(required) - set(optional))
+    if missing or unknown:
+        problem = f"missing field {missing[0]!r}" if missing else f"unknown field {unknown[0]!r}"
+        raise ValueError(f"{what}: {problem}: fields are {list(required)} and optionally "
+                         f"{list(optional)}")

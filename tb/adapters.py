@@ -21,19 +21,14 @@ import numpy as np
 from golden._ints import signed_range
 from golden.mac import dot_product
 from golden.requant import requantize
-from quantrtl.params import check_array_range, check_integer_array
+from quantrtl.params import check_array_range, check_fields, check_integer_array
 from .streams import PayloadCodec
 
 __all__ = ["ADAPTERS", "adapter_for", "input_streams", "output_decoder"]
 
 
 def _check_fields(block, vectors, required, optional):
-    missing = [f for f in required if f not in vectors]
-    unknown = sorted(set(vectors) - set(required) - set(optional))
-    if missing or unknown:
-        problem = (f"missing field {missing[0]!r}" if missing else f"unknown field {unknown[0]!r}")
-        raise ValueError(f"{block} vectors: {problem}: fields are {list(required)} and "
-                         f"optionally {list(optional)}")
+    check_fields(f"{block} vectors", vectors, required, optional)
 
 
 def _scalar(vectors, name, default, lo, hi):

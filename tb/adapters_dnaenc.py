@@ -24,7 +24,7 @@ import numpy as np
 
 from golden import dnateq as g
 from golden import dnateq_encode as enc
-from quantrtl.params import check_array_range
+from quantrtl.params import check_array_range, check_fields
 from .streams import PayloadCodec
 
 __all__ = ["DnaTeqEncoderAdapter"]
@@ -42,13 +42,7 @@ class DnaTeqEncoderAdapter:
         self.codec = PayloadCodec(component.input_layout)
 
     def _check_fields(self, vectors):
-        missing = [f for f in self.required if f not in vectors]
-        unknown = sorted(set(vectors) - set(self.required) - set(self.optional))
-        if missing or unknown:
-            problem = (f"missing field {missing[0]!r}" if missing
-                       else f"unknown field {unknown[0]!r}")
-            raise ValueError(f"dnaenc vectors: {problem}: fields are {list(self.required)} "
-                             f"and optionally {list(self.optional)}")
+        check_fields("dnaenc vectors", vectors, self.required, self.optional)
 
     @staticmethod
     def _scalar(vectors, name):

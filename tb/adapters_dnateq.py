@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from golden import dnateq as g
-from quantrtl.params import check_array_range, check_int
+from quantrtl.params import check_array_range, check_fields, check_int
 from .streams import PayloadCodec
 
 __all__ = ["DnaTeqAdapter"]
@@ -49,13 +49,7 @@ class DnaTeqAdapter:
         self.codec = PayloadCodec(component.input_layout)
 
     def _check_fields(self, vectors):
-        missing = [f for f in self.required if f not in vectors]
-        unknown = sorted(set(vectors) - set(self.required) - set(self.optional))
-        if missing or unknown:
-            problem = (f"missing field {missing[0]!r}" if missing
-                       else f"unknown field {unknown[0]!r}")
-            raise ValueError(f"dnateq vectors: {problem}: fields are {list(self.required)} "
-                             f"and optionally {list(self.optional)}")
+        check_fields("dnateq vectors", vectors, self.required, self.optional)
 
     def _scalar(self, vectors, name):
         value = np.asarray(vectors[name])

@@ -22,7 +22,7 @@ import numpy as np
 
 from golden._ints import signed_range
 from golden.dqa import error_stream, join
-from quantrtl.params import check_array_range
+from quantrtl.params import check_array_range, check_fields
 from .streams import PayloadCodec
 
 __all__ = ["DqaAdapter"]
@@ -38,8 +38,7 @@ class DqaAdapter:
         self.codec = PayloadCodec(component.input_layout)
 
     def _fields(self, vectors):
-        from .adapters import _check_fields
-        _check_fields("dqa", vectors, self.required, self.optional)
+        check_fields("dqa vectors", vectors, self.required, self.optional)
         c = self.c
         q = check_array_range("q", vectors["q"], *signed_range(c.n))
         err = check_array_range("err", vectors["err"], 0, (1 << c.m) - 1)
