@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .blocks import BLOCKS, get_block
+from .params import check_probability, check_writable_dir, check_writable_file
 
 __all__ = ["main"]
 
@@ -46,7 +47,7 @@ def _parse_block_params(block, tokens: list[str]) -> dict:
 
 
 def cmd_verilog(args, extra) -> int:
-    out = Path(args.output)
+    out = check_writable_dir(Path(args.output))
     if args.block == "all":
         if extra:
             raise ValueError("parameters need a single block, not 'all'")
@@ -63,6 +64,38 @@ def cmd_verilog(args, extra) -> int:
     return 0
 
 
+def load_vectors(path) -> dict:
+    """The arrays of a vector file (npz, no pickled objects); a missing, empty, truncated,
+    corrupt or non-npz file, or one holding pickled objects, is a one-line ``ValueError``
+    naming the file and the problem."""
+    import zipfile
+
+    import numpy as np
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"{path}: no such vector file")
+    if path.is_dir():
+        raise ValueError(f"{path}: is a directory, not a vector file")
+    with open(path, "rb") as fh:
+        magic = fh.read(6)
+    if not magic:
+        raise ValueError(f"{path}: the vector file is empty")
+    if not magic.startswith(b"PK\x03\x04"):
+        kind = "a single .npy array" if magic.startswith(b"\x93NUMPY") else "not a zip archive"
+        raise ValueError(f"{path}: not an npz vector file ({kind}); write one with "
+                         f"numpy.savez")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {name: npz[name] for name in npz.files}
+    except ValueError as exc:
+        if "pickle" in str(exc).lower() or "object arrays" in str(exc).lower():
+            raise ValueError(f"{path}: holds pickled objects, which are not loaded: save "
+                             f"plain numeric arrays") from None
+        raise ValueError(f"{path}: not a readable npz vector file ({exc})") from None
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError) as exc:
+        raise ValueError(f"{path}: corrupt or truncated npz vector file ({exc})") from None
+
+
 def cmd_run(args, extra) -> int:
     import numpy as np
 
@@ -71,18 +104,21 @@ def cmd_run(args, extra) -> int:
 
     block = get_block(args.block)
     params = block.resolve(_parse_block_params(block, extra))
-    with np.load(args.vectors) as npz:
-        vectors = {name: npz[name] for name in npz.files}
+    check_probability("valid_probability", args.valid_probability)
+    check_probability("ready_probability", args.ready_probability)
+    out_path = check_writable_file(args.output)
+    vectors = load_vectors(args.vectors)
     rtl, expected, cycles = run_block(
         block.name, params, vectors, sim=args.sim, seed=args.seed, waves=args.waves,
         valid_probability=args.valid_probability, ready_probability=args.ready_probability)
     output = adapter_for(block.name, block.build(params)).output
     match = rtl == expected
-    np.savez(args.output, **{output: rtl, f"golden_{output}": expected, "match": match,
-                             "cycles": np.int64(cycles)})
+    with open(out_path, "wb") as fh:        # exactly the path given (savez adds .npz)
+        np.savez(fh, **{output: rtl, f"golden_{output}": expected, "match": match,
+                        "cycles": np.int64(cycles)})
     bad = int(np.sum(~match))
     print(f"{block.name} on {args.sim}: {rtl.size} outputs in {cycles} cycles, "
-          f"{rtl.size - bad} match the golden model, {bad} differ -> {args.output}")
+          f"{rtl.size - bad} match the golden model, {bad} differ -> {out_path}")
     return 0 if bad == 0 else 1
 
 

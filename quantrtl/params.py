@@ -20,6 +20,9 @@ __all__ = [
     "check_array_range",
     "check_integer_array",
     "check_fields",
+    "check_probability",
+    "check_writable_file",
+    "check_writable_dir",
 ]
 
 
@@ -141,3 +144,37 @@ def check_fields(what: str, given, required, optional=()) -> None:
         problem = f"missing field {missing[0]!r}" if missing else f"unknown field {unknown[0]!r}"
         raise ValueError(f"{what}: {problem}: fields are {list(required)} and optionally "
                          f"{list(optional)}")
+
+
+def check_probability(name: str, value: float) -> float:
+    """A per-cycle chance: finite and in (0, 1] (0 would never transfer)."""
+    if not (value == value and 0.0 < value <= 1.0):       # NaN fails value == value
+        raise ValueError(f"{name}={value!r} is out of range: allowed (0, 1]")
+    return value
+
+
+def check_writable_dir(path) -> "Path":
+    """``path`` is, or can be made as, a writable directory: its nearest existing ancestor
+    is a directory we may write into.  Checked before any work starts."""
+    import os
+    from pathlib import Path
+    path = Path(path)
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ValueError(f"{path}: {probe} is not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ValueError(f"{path}: {probe} is not writable")
+    return path
+
+
+def check_writable_file(path) -> "Path":
+    """``path`` can be written as a file: not a directory, and its directory exists (or
+    can be made) and is writable."""
+    from pathlib import Path
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a directory, not an output file")
+    check_writable_dir(path.parent)
+    return path

@@ -22,6 +22,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+from quantrtl.params import check_writable_dir
+
 from .config import DEFAULT_LENGTHS, default_designs, estimated_cost, load_config, parse_sweep
 from .flow import DEFAULT_ROOT, Design, assumptions, run_point, sanity_reference
 
@@ -126,6 +128,12 @@ def main(argv=None) -> int:
         for d in designs + sweep:
             print(d.label, d.param_dict)
         return 0
+    try:                                # before any synthesis: the reports must land
+        check_writable_dir(args.out)
+        check_writable_dir(args.root)
+    except ValueError as exc:
+        print(f"python -m synth: {exc}", file=sys.stderr)
+        return 2
     sweep = [d for d in dict.fromkeys(sweep) if d not in designs]
     start = time.monotonic()
     all_results = run_all(designs + sweep, jobs=max(1, args.jobs), energy=not args.no_energy,

@@ -163,6 +163,12 @@ class MacAdapter:
                                     lanes=c.lanes, overflow=c.overflow)
         return out.reshape(-1)
 
+    def cycles(self, vectors) -> int:
+        """Clocks at full throughput: each row's beats, or its results, whichever is
+        longer (the block's cycle model)."""
+        length = self._rows(vectors)[2]
+        return sum(self.c.cycles_per_dot_product(int(n)) for n in length)
+
     def count(self, vectors) -> int:
         return self._rows(vectors)[0].shape[0] * self.c.pes
 

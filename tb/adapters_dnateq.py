@@ -173,6 +173,12 @@ class DnaTeqAdapter:
                           fold_c3=self.c.fold_c3)
         return r[:, 0] if self.c.pes == 1 else r
 
+    def cycles(self, vectors) -> int:
+        """Clocks at full throughput (the block's cycle model): the LUT load, then each
+        group's counting or post-processing, whichever is longer."""
+        _, _, length = self._rows(vectors)
+        return self.c.entries + sum(self.c.cycles_per_dot_product(int(n)) for n in length)
+
     def count(self, vectors) -> int:
         """Output transfers: one per row and PE."""
         return self._rows(vectors)[0].shape[0] * self.c.pes

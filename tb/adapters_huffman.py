@@ -129,6 +129,12 @@ class HuffmanAdapter:
     def count(self, vectors) -> int:
         return int(np.asarray(vectors["symbols"]).size)
 
+    def cycles(self, vectors) -> int:
+        """Clocks at full throughput: every input beat (tables, counts, words) and the
+        symbols, ``lanes`` per clock at best (a word holds many symbols)."""
+        beats = len(self.encode(vectors))
+        return beats + -(-self.count(vectors) // self.c.lanes)
+
     def decode_output(self, word: int) -> list[int]:
         """The symbols of one output beat (1..lanes of them)."""
         if self.c.lanes == 1:

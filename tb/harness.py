@@ -8,7 +8,23 @@ from .adapters import adapter_for, input_streams, output_decoder
 from .env import CLOCK_PERIOD_NS
 from .streams import Scoreboard, StreamDriver, StreamMonitor
 
-__all__ = ["run_vectors"]
+__all__ = ["run_vectors", "deadline"]
+
+
+def deadline(adapter, component, vectors, streams, count, valid_probability,
+             ready_probability) -> int:
+    """Clock cycles a valid run may take before it counts as a hang.
+
+    The block's own clocks (the adapter's ``cycles(vectors)``, its cycle model at full
+    throughput: several symbols per input word, a post-processor slower than the input;
+    else one per input beat), plus the input beats stretched by the input gaps and the
+    output transfers by the backpressure, plus the latency; four times that and a margin.
+    Any valid vector set finishes well within it, a hang is still caught."""
+    beats = max(len(w) for w in streams.values())
+    model = adapter.cycles(vectors) if hasattr(adapter, "cycles") else beats
+    latency = getattr(component, "LATENCY", None) or 4
+    expected = (beats / valid_probability + count / ready_probability + model + latency)
+    return int(4 * expected) + 1000
 
 
 async def run_vectors(env, vectors, *, valid_probability=1.0, ready_probability=1.0,
@@ -37,9 +53,9 @@ async def run_vectors(env, vectors, *, valid_probability=1.0, ready_probability=
                             decode=decode, flatten=flatten).start()
     drivers = {port: StreamDriver(dut, port, dut.clk, rng=env.random,
                                   valid_probability=valid_probability) for port in streams}
-    slack = 4 * (getattr(c, "LATENCY", 4) + 4)
-    beats = max(len(w) for w in streams.values())
-    timeout = int(beats / max(ready_probability * valid_probability, 0.01) * 4) + 100 * slack
+    slack = 4 * ((getattr(c, "LATENCY", None) or 4) + 4)
+    timeout = deadline(adapter, c, vectors, streams, count, valid_probability,
+                       ready_probability)
     sends = [drivers[port].send(w) for port, w in streams.items()]
     await with_timeout(gather(*sends), timeout * CLOCK_PERIOD_NS, "ns")
     await monitor.wait_for(count, timeout_cycles=timeout)

@@ -1,0 +1,131 @@
+"""Bad input on the command line gets a one-line error and exit status 2, before any build;
+valid input that used to time out finishes (the deadline follows the block's cycle model)."""
+
+import numpy as np
+import pytest
+
+from quantrtl.cli import load_vectors, main
+
+
+def _vector_files(tmp_path):
+    ok = tmp_path / "ok.npz"
+    np.savez(ok, acc=np.arange(4), multiplier=np.int64(1 << 30), shift=np.int64(-3))
+    data = ok.read_bytes()
+    files = {
+        "missing": (tmp_path / "missing.npz", "no such vector file"),
+        "directory": (tmp_path, "is a directory"),
+        "empty": (tmp_path / "empty.npz", "is empty"),
+        "text": (tmp_path / "text.npz", "not an npz vector file"),
+        "npy": (tmp_path / "one.npy", r"a single \.npy array"),
+        "pickled": (tmp_path / "obj.npz", "pickled objects"),
+        "truncated": (tmp_path / "trunc.npz", "corrupt or truncated"),
+    }
+    files["empty"][0].write_bytes(b"")
+    files["text"][0].write_text("acc,multiplier\n1,2\n")
+    np.save(files["npy"][0], np.arange(3))
+    np.savez(files["pickled"][0], acc=np.array([{"x": 1}], dtype=object))
+    files["truncated"][0].write_bytes(data[: len(data) // 2])
+    return ok, files
+
+
+def test_load_vectors_reads_a_good_file(tmp_path):
+    ok, _ = _vector_files(tmp_path)
+    assert sorted(load_vectors(ok)) == ["acc", "multiplier", "shift"]
+
+
+@pytest.mark.parametrize("case", ["missing", "directory", "empty", "text", "npy", "pickled",
+                                  "truncated"])
+def test_bad_vector_files_get_one_line(tmp_path, capsys, case):
+    _, files = _vector_files(tmp_path)
+    path, message = files[case]
+    assert main(["run", "requant", str(path), "-o", str(tmp_path / "out.npz")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "Traceback" not in err, err
+    assert str(path) in err
+    import re
+    assert re.search(message, err), err
+
+
+@pytest.mark.parametrize("option, value", [
+    ("--valid-probability", "0"), ("--valid-probability", "-0.5"),
+    ("--ready-probability", "1.5"), ("--ready-probability", "nan"),
+])
+def test_probabilities_are_checked_before_any_build(tmp_path, capsys, option, value):
+    ok, _ = _vector_files(tmp_path)
+    assert main(["run", "requant", str(ok), "-o", str(tmp_path / "out.npz"),
+                 option, value]) == 2
+    err = capsys.readouterr().err
+    assert "is out of range: allowed (0, 1]" in err and err.count("\n") == 1
+
+
+def test_unwritable_outputs_are_refused_before_the_work(tmp_path, capsys):
+    ok, _ = _vector_files(tmp_path)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert main(["run", "requant", str(ok), "-o", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    assert main(["run", "requant", str(ok), "-o", str(blocker / "out.npz")]) == 2
+    assert "is not a directory" in capsys.readouterr().err
+    assert main(["verilog", "dqa", "-o", str(blocker / "rtl")]) == 2
+    assert "is not a directory" in capsys.readouterr().err
+    assert main(["synth", "--block", "dqa", "-o", str(blocker / "reports")]) == 2
+    assert "is not a directory" in capsys.readouterr().err
+    assert main(["synth", "--block", "dqa", "--root", str(blocker / "work")]) == 2
+    assert "is not a directory" in capsys.readouterr().err
+    assert not (tmp_path / "out.npz").exists() and not (tmp_path / "out.npz.npz").exists()
+
+
+@pytest.mark.sim
+def test_output_goes_to_exactly_the_path_given(tmp_path, capsys, sim):
+    """``-o out`` writes ``out`` (numpy.savez alone would write ``out.npz``)."""
+    ok, _ = _vector_files(tmp_path)
+    out = tmp_path / "result"
+    assert main(["run", "requant", str(ok), "-o", str(out), "--sim", sim]) == 0
+    assert out.exists() and not (tmp_path / "result.npz").exists()
+    assert str(out) in capsys.readouterr().out
+    with np.load(out) as npz:
+        assert npz["match"].all() and npz["y"].shape == (4,)
+
+
+def _run(tmp_path, block, vectors, *options):
+    path = tmp_path / f"{block}.npz"
+    np.savez(path, **vectors)
+    out = tmp_path / f"{block}-out.npz"
+    status = main(["run", block, str(path), "-o", str(out), *options])
+    with np.load(out) as npz:
+        return status, npz["match"], int(npz["cycles"])
+
+
+@pytest.mark.sim
+def test_many_short_dnateq_dot_products_finish(tmp_path, sim):
+    """Post-processing (``steps`` clocks per result) is longer than a one-pair input: the
+    deadline follows the block's cycles, not its input beats."""
+    rng = np.random.default_rng(11)
+    print("seed 11")
+    vectors = {"x": rng.integers(0, 8, (400, 1)), "w": rng.integers(0, 8, (400, 2, 1)),
+               "b": 1.5, "alpha_x": 0.2, "beta_x": 0.01, "alpha_w": 0.01, "beta_w": 0.001}
+    status, match, cycles = _run(tmp_path, "dnateq", vectors, "--sim", sim, "--n", "4",
+                                 "--frac-bits", "10", "--lut-width", "20", "--pp-lanes", "1",
+                                 "--pes", "2")
+    assert status == 0 and match.all() and match.size == 800
+    assert cycles >= 800 * 32          # 2^(n+1) LUT entries, one per clock, per result
+
+
+@pytest.mark.sim
+def test_thousands_of_huffman_symbols_finish(tmp_path, sim):
+    """A 64-bit word holds many symbols: a few thousand symbols are a few hundred beats."""
+    rng = np.random.default_rng(12)
+    print("seed 12")
+    symbols = np.minimum(rng.geometric(0.6, 6000) - 1, 15)
+    status, match, cycles = _run(tmp_path, "huffman", {"symbols": symbols}, "--sim", sim)
+    assert status == 0 and match.all() and match.size == 6000
+    assert cycles >= 6000
+
+
+@pytest.mark.sim
+def test_rare_ready_finishes(tmp_path, sim):
+    """``--ready-probability 0.001`` is legitimate: about a thousand clocks per output."""
+    vectors = {"acc": np.arange(-10, 10), "multiplier": np.int64(1 << 30), "shift": np.int64(-1)}
+    status, match, cycles = _run(tmp_path, "requant", vectors, "--sim", sim,
+                                 "--ready-probability", "0.001", "--seed", "5")
+    assert status == 0 and match.all() and cycles > 10_000
