@@ -69,7 +69,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from quantrtl.params import check_array_range, check_bool, check_choice, check_int
+from quantrtl.params import (check_array_range, check_bool, check_choice, check_int, check_real,
+                             check_real_array)
 from ._ints import round_half_away
 
 __all__ = [
@@ -86,18 +87,6 @@ ROUNDINGS = ("linear", "log")
 
 # --------------------------------------------------------------------------- parameters
 
-def _check_float(name, value, lo, hi, *, lo_open=False):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}={value!r} is not a number: allowed "
-                         f"{'(' if lo_open else '['}{lo}, {hi}]") from None
-    if not math.isfinite(v) or v < lo or (lo_open and v == lo) or v > hi:
-        raise ValueError(f"{name}={value!r} is out of range: allowed "
-                         f"{'(' if lo_open else '['}{lo}, {hi}]")
-    return v
-
-
 @dataclass(frozen=True)
 class ExpParams:
     """``x = (-1)^s * (alpha * b^f + beta)``, ``f`` in ``[0, 2^(n-1))``; zero code ``2^(n-1)``."""
@@ -109,9 +98,9 @@ class ExpParams:
 
     def __post_init__(self):
         check_int("n", self.n, N_MIN, N_MAX)
-        _check_float("b", self.b, 1.0, 1e6, lo_open=True)
-        _check_float("alpha", self.alpha, 0.0, 1e30, lo_open=True)
-        _check_float("beta", self.beta, 0.0, 1e30)
+        check_real("b", self.b, 1.0, 1e6, lo_open=True)
+        check_real("alpha", self.alpha, 0.0, 1e30, lo_open=True)
+        check_real("beta", self.beta, 0.0, 1e30)
 
     @property
     def m(self) -> int:
@@ -147,9 +136,7 @@ def levels(p: ExpParams) -> np.ndarray:
 def quantize(x, p: ExpParams, *, rounding: str = "linear") -> np.ndarray:
     """Codes (int64, ``[0, 2^n)``) of ``x``; see the module docstring for the rounding."""
     check_choice("rounding", rounding, ROUNDINGS)
-    x = np.asarray(x, dtype=np.float64)
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x holds NaN or infinity: quantization needs finite values")
+    x = check_real_array("x", x)
     m, zero = p.m, p.m
     v = levels(p)
     mag = np.abs(x)
@@ -184,8 +171,8 @@ def dequantize(codes, p: ExpParams) -> np.ndarray:
 
 def rmae(x, x_hat) -> float:
     """``sum|x - x_hat| / sum|x|`` (0.0 for an all-zero ``x`` reproduced exactly)."""
-    x = np.asarray(x, dtype=np.float64)
-    err = float(np.sum(np.abs(x - np.asarray(x_hat, dtype=np.float64))))
+    x = check_real_array("x", x)
+    err = float(np.sum(np.abs(x - check_real_array("x_hat", x_hat))))
     total = float(np.sum(np.abs(x)))
     if total == 0.0:
         return 0.0 if err == 0.0 else math.inf
@@ -301,7 +288,8 @@ def dot_product(cx, cw, lut, *, n: int, fold_c3: bool = False) -> np.ndarray:
     product (last axis), int64 -- what the RTL outputs.  ``fold_c3``: the folded entry space,
     whose ``C3`` entry has no counter (``lut[4M-1]`` is ignored).
 
-    Exact or an error: ``|R| <= 4 N max(lut)``, checked against the int64 range."""
+    Exact or an error: ``|R| <= sum_e |counters[e]| * max(lut)`` (at most ``4 N max(lut)``)
+    is checked against the int64 range before the product is formed."""
     n = check_int("n", n, N_MIN, N_MAX)
     check_bool("fold_c3", fold_c3)
     lut = check_array_range("lut", lut, 0, (1 << 48) - 1)
@@ -311,11 +299,10 @@ def dot_product(cx, cw, lut, *, n: int, fold_c3: bool = False) -> np.ndarray:
     if fold_c3:
         lut = lut.copy()
         lut[-1] = 0
-    bound = 4 * int(np.asarray(cx).shape[-1]) * int(lut.max(initial=0))
-    if bound >= 1 << 63:
-        raise ValueError(f"dot product of length {np.asarray(cx).shape[-1]} with LUT entries "
-                         f"up to {int(lut.max())} may exceed int64: shorten it or narrow the "
-                         f"LUT")
+    hits = int(np.abs(cnt).sum(axis=-1).max(initial=0))      # Python ints: exact
+    if hits * int(lut.max(initial=0)) > (1 << 63) - 1:
+        raise ValueError(f"a dot product of {hits} counter hits with LUT entries up to "
+                         f"{int(lut.max())} may exceed int64: shorten it or narrow the LUT")
     return cnt @ lut
 
 
@@ -340,8 +327,7 @@ def dot_errors(x, w, px: ExpParams, pw: ExpParams, *, frac_bits: int = 16,
     ``sum|y - y_float| / sum|y_float|``."""
     from . import quant
 
-    x = np.asarray(x, dtype=np.float64)
-    w = np.asarray(w, dtype=np.float64)
+    x, w = check_real_array("x", x), check_real_array("w", w)
     ref = np.sum(x * w, axis=-1)
     cx, cw = quantize(x, px), quantize(w, pw)
     exp_fixed = dot_real(cx, cw, px, pw, frac_bits=frac_bits, lut_width=lut_width)
@@ -394,9 +380,9 @@ class _Mags:
 
 class _TensorStats:
     def __init__(self, x, max_points: int):
-        x = np.asarray(x, dtype=np.float64).ravel()
-        if x.size == 0 or not np.all(np.isfinite(x)):
-            raise ValueError("search needs a non-empty tensor of finite values")
+        x = check_real_array("x", x).ravel()
+        if x.size == 0:
+            raise ValueError("x is empty: the search needs a non-empty tensor")
         pos, neg = np.sort(x[x > 0]), np.sort(-x[x < 0])
         total = max(pos.size + neg.size, 1)
         pts = max(16, max_points)
@@ -472,7 +458,7 @@ def search_tensor(x, n: int, b: float, *, max_points: int = 32768,
     """Best ``alpha``, ``beta`` for ``x`` at a given ``n`` and base ``b`` (``clip`` as in
     :func:`search_layer`); returns the parameters and the RMAE of quantizing all of ``x``."""
     n = check_int("n", n, N_MIN, N_MAX)
-    b = _check_float("b", b, 1.0, 1e6, lo_open=True)
+    b = check_real("b", b, 1.0, 1e6, lo_open=True)
     stats = _TensorStats(x, max_points)
     m = 1 << (n - 1)
     _, alpha, beta = _best_for_base(stats, b, m, clip)
@@ -521,8 +507,8 @@ def search_layer(w, x, *, thr_w: float = 0.15, thr_act: float = 0.15, n_min: int
     t0 = time.perf_counter()
     n_min = check_int("n_min", n_min, N_MIN, N_MAX)
     n_max = check_int("n_max", n_max, n_min, N_MAX)
-    thr_w = _check_float("thr_w", thr_w, 0.0, 10.0, lo_open=True)
-    thr_act = _check_float("thr_act", thr_act, 0.0, 10.0, lo_open=True)
+    thr_w = check_real("thr_w", thr_w, 0.0, 10.0, lo_open=True)
+    thr_act = check_real("thr_act", thr_act, 0.0, 10.0, lo_open=True)
     sw, sx = _TensorStats(w, max_points), _TensorStats(x, max_points)
     tried = []
     result = None
@@ -579,7 +565,7 @@ def search_model(layers, *, thr_w: float = 0.15, thr_act: float = 0.15, **kw) ->
 
 def rounding_cost(x, p: ExpParams) -> dict:
     """RMAE of ``x`` with linear-domain and log-domain rounding at the same parameters."""
-    x = np.asarray(x, dtype=np.float64)
+    x = check_real_array("x", x)
     return {r: rmae(x, dequantize(quantize(x, p, rounding=r), p)) for r in ROUNDINGS}
 
 
@@ -598,7 +584,7 @@ def distribution_fit(x, *, bins: int = 100, distributions=FIT_DISTRIBUTIONS,
     from scipy import stats as st
 
     bins = check_int("bins", bins, 4, 10000)
-    x = np.abs(np.asarray(x, dtype=np.float64).ravel())
+    x = np.abs(check_real_array("x", x).ravel())
     x = x[x > 0]
     if x.size < 8:
         raise ValueError(f"x has {x.size} non-zero values: the fit needs at least 8")

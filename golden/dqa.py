@@ -8,6 +8,10 @@ symmetrically at ``n`` bits (3..5) with scale ``s`` (per tensor, or one per chan
   -2^(n+m-1), 2^(n+m-1) - 1)`` at scale ``s / 2^m``, stored as ``q = q' >> m`` (arithmetic,
   so ``q`` is ``n``-bit) and the shifting error ``err = q' - (q << m)``, in ``[0, 2^m)``.
 
+Which channels are important (the ``important`` argument everywhere) is given either as a
+boolean mask ``[channels]`` or as integer channel indices; floats and anything else are a
+``ValueError`` (an integer 0/1 array is read as indices, never as a mask).
+
 Rounding is to nearest, ties away from zero (as :mod:`golden.quant`).  Dequantization:
 ``x_hat = ((q << m) + err) * s / 2^m`` for important channels, ``q * s`` for the others.
 The hardware dequantizer (:mod:`hw.dqa`) outputs the integer :func:`join`:
@@ -30,7 +34,7 @@ from typing import Callable
 
 import numpy as np
 
-from quantrtl.params import check_array_range, check_int, check_integer_array
+from quantrtl.params import check_array_range, check_int, check_integer_array, check_real_array
 from ._ints import round_half_away, signed_range
 
 __all__ = ["N_BITS", "M_BITS", "calibrate_scale", "quantize", "dequantize", "join",
@@ -44,31 +48,42 @@ def _check_nm(n, m):
     return check_int("n", n, *N_BITS), check_int("m", m, *M_BITS)
 
 
-def _activations(x):
-    x = np.asarray(x, dtype=np.float64)
+def _activations(x, name="x"):
+    x = check_real_array(name, x)
     if x.ndim < 1 or x.shape[-1] == 0:
-        raise ValueError(f"x must be [..., channels] with at least one channel, got {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x holds NaN or infinity")
+        raise ValueError(f"{name} must be [..., channels] with at least one channel, got "
+                         f"{x.shape}")
     return x
 
 
 def _mask(important, channels: int) -> np.ndarray:
-    """A boolean ``[channels]`` mask from a mask or a list of channel indices."""
+    """A boolean ``[channels]`` mask from ``important``, which is either
+
+    - a boolean mask of shape ``[channels]`` (dtype ``bool``: ``True`` marks an important
+      channel), or
+    - integer channel indices (any shape, each in ``[0, channels)``; repeats allowed).
+
+    Nothing else is accepted: floats (even integral ones) and 0/1 integer masks are
+    ambiguous -- ``[1, 0, 1]`` is read as the indices 1, 0, 1 -- so floats, text and
+    objects are a ``ValueError``.  An empty list means no important channel."""
     important = np.asarray(important)
+    if important.size == 0 and important.dtype != np.bool_:
+        return np.zeros(channels, dtype=bool)
     if important.dtype == np.bool_:
         if important.shape != (channels,):
             raise ValueError(f"important mask must be [{channels}], got {important.shape}")
         return important.copy()
-    idx = check_array_range("important", np.ravel(important).astype(np.int64)
-                            if important.size else np.zeros(0, np.int64), 0, channels - 1)
+    if important.dtype.kind not in "iu":
+        raise ValueError(f"important must be a boolean mask [{channels}] or integer channel "
+                         f"indices, got dtype {important.dtype}")
+    idx = check_array_range("important", np.ravel(important), 0, channels - 1)
     mask = np.zeros(channels, dtype=bool)
     mask[idx] = True
     return mask
 
 
 def _scale(scale, channels: int) -> np.ndarray:
-    scale = np.asarray(scale, dtype=np.float64)
+    scale = check_real_array("scale", scale)
     if scale.ndim == 0:
         scale = np.full(channels, float(scale))
     if scale.shape != (channels,) or not np.all(np.isfinite(scale)) or np.any(scale <= 0):
@@ -141,7 +156,7 @@ def output_error_loss(x, weight) -> Callable[[np.ndarray], float]:
     """A ranking loss: the next linear layer's mean squared output error,
     ``mean(((x_hat - x) @ weight.T)^2)`` (``weight`` is ``[out_features, channels]``)."""
     x = _activations(x)
-    weight = np.asarray(weight, dtype=np.float64)
+    weight = check_real_array("weight", weight)
     if weight.ndim != 2 or weight.shape[1] != x.shape[-1]:
         raise ValueError(f"weight must be [out, {x.shape[-1]}], got {weight.shape}")
     flat = x.reshape(-1, x.shape[-1])

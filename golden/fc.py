@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from quantrtl.params import check_choice
+from quantrtl.params import check_choice, check_real, check_real_array
 from ._ints import round_half_away
 from .mac import dot_product
 from .requant import RoundingMode, quantize_multiplier, requantize
@@ -52,8 +52,14 @@ def effective_multipliers(input_scale, filter_scales, output_scale,
     The scales are float32 in a ``.tflite`` file; TFLite widens each to double before
     multiplying and dividing (``PopulateConvolutionQuantizationParams``), and so does this.
     """
+    input_scale = check_real("input_scale", input_scale, 0.0, np.inf, lo_open=True)
+    output_scale = check_real("output_scale", output_scale, 0.0, np.inf, lo_open=True)
+    filter_scales = check_real_array("filter_scales", filter_scales)
+    if np.any(filter_scales < 0):     # 0 is TFLite's all-zero channel: M0 = 0
+        raise ValueError(f"filter_scales={float(filter_scales.min())!r} is out of range: "
+                         f"allowed finite and at least 0")
     real = (np.float64(np.float32(input_scale))
-            * np.asarray(filter_scales, dtype=np.float32).astype(np.float64)
+            * filter_scales.astype(np.float32).astype(np.float64)
             / np.float64(np.float32(output_scale)))
     return quantize_multiplier(np.atleast_1d(real), rounding)
 

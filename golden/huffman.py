@@ -23,9 +23,11 @@ histogram:
    the ``count``-th symbol, any whole word left over is *trailing* data.  Errors raise
    :class:`HuffmanDecodeError`, which carries the symbols decoded before it.
 
-:func:`decode` is vectorised (a lookup table of every ``max_length``-bit window and pointer
-doubling along the chain of code starts); :func:`decode_bitwise` is the plain-Python
-bit-by-bit reference decoder (the benchmark's baseline), with the same results and errors.
+:func:`decode` is vectorised (the canonical match of every ``max_length``-bit window, one
+length at a time, and pointer doubling along the chain of code starts; memory linear in the
+stream, never in a claimed ``count`` or in ``2^max_length``); :func:`decode_bitwise` is the
+plain-Python bit-by-bit reference decoder (the benchmark's baseline), with the same results
+and errors.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from quantrtl.params import check_array_range, check_int, check_integer_array
 
 __all__ = ["MAX_CODE_LENGTH", "MAX_SYMBOL_BITS", "CanonicalCode", "HuffmanDecodeError",
            "Encoded", "code_lengths", "kraft_sum", "histogram", "build_code", "encode",
-           "decode", "decode_bitwise", "compression_ratio", "words_to_bits"]
+           "decode", "decode_bitwise", "compression_ratio", "words_to_bits", "check_words"]
 
 MAX_CODE_LENGTH = 32
 MAX_SYMBOL_BITS = 8
@@ -187,17 +189,29 @@ class CanonicalCode:
                 raise ValueError(f"symbols of length {length} are not in increasing order")
         return cls.from_lengths(lengths, max_length)
 
-    def decode_table(self):
-        """``(symbol, length)`` for every ``max_length``-bit window (length 0: invalid)."""
-        size = 1 << self.max_length
-        sym = np.zeros(size, dtype=np.int64)
-        length = np.zeros(size, dtype=np.int64)
-        for s in self.symbols:
-            l = int(self.lengths[s])
-            lo = int(self.codes[s]) << (self.max_length - l)
-            hi = (int(self.codes[s]) + 1) << (self.max_length - l)
-            sym[lo:hi] = s
-            length[lo:hi] = l
+    def match(self, window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(symbol, length)`` of the code at the head of each ``max_length``-bit
+        ``window`` (int64, MSB first; length 0: no code matches).
+
+        Canonical decoding, one length at a time (puff.c's ``first``/``index``): the
+        ``l``-bit prefix ``v`` is a code of length ``l`` iff ``0 <= v - first_l <
+        counts[l]``.  Memory is linear in the windows and time in ``max_length`` -- no table
+        of ``2^max_length`` entries."""
+        window = np.asarray(window, dtype=np.int64)
+        sym = np.zeros(window.shape, dtype=np.int64)
+        length = np.zeros(window.shape, dtype=np.int64)
+        open_ = np.ones(window.shape, dtype=bool)
+        first = index = 0
+        for l in range(1, self.max_length + 1):
+            n = int(self.counts[l])
+            if n:
+                offset = (window >> (self.max_length - l)) - first
+                hit = open_ & (offset >= 0) & (offset < n)
+                sym[hit] = self.symbols[index + offset[hit]]
+                length[hit] = l
+                open_ &= ~hit
+            index += n
+            first = (first + n) << 1
         return sym, length
 
     def description_bits(self, symbol_bits: int) -> int:
@@ -244,22 +258,44 @@ def _bits_to_words(bits: np.ndarray, word_width: int) -> np.ndarray:
     return words
 
 
-def words_to_bits(words, word_width: int) -> np.ndarray:
-    """The bits of ``words`` (MSB-first within each word) as a uint8 array."""
+def check_words(words, word_width: int) -> np.ndarray:
+    """``words`` as a flat uint64 array, exactly: Python ints up to ``2^64 - 1`` (in a list,
+    where NumPy alone could turn them to float64), every word non-negative and of at most
+    ``word_width`` bits."""
     word_width = _check_word_width(word_width)
+    hi = (1 << word_width) - 1
+
+    def bad(i, w):
+        return ValueError(f"words[{i}]={w} is out of range: allowed [0, {hi}] "
+                          f"(word_width={word_width})")
     if isinstance(words, (list, tuple)):  # Python ints: NumPy may turn big ones to float
         words = np.array(words, dtype=object)
     words = np.asarray(words)
-    if words.dtype == object:  # Python ints of up to 64 bits
-        if any(not isinstance(w, (int, np.integer)) or not 0 <= int(w) < 1 << 64
-               for w in words.reshape(-1)):
-            raise ValueError("words must be non-negative integers of at most 64 bits")
-        words = np.array([int(w) for w in words.reshape(-1)], dtype=np.uint64)
-    if words.size and (words.dtype.kind not in "iu" or np.any(words < 0)):
-        raise ValueError("words must be non-negative integers")
-    words = words.astype(np.uint64).reshape(-1)
-    if word_width < 64 and words.size and int(words.max()) >> word_width:
-        raise ValueError(f"words hold values of more than word_width={word_width} bits")
+    flat = words.reshape(-1)
+    if words.dtype == object:
+        for i, w in enumerate(flat):
+            if isinstance(w, (bool, np.bool_)) or not isinstance(w, (int, np.integer)):
+                raise ValueError(f"words[{i}]={w!r} is not an integer")
+            if not 0 <= int(w) <= hi:
+                raise bad(i, int(w))
+        return np.array([int(w) for w in flat], dtype=np.uint64)
+    if flat.size == 0:
+        return np.zeros(0, dtype=np.uint64)
+    if words.dtype.kind not in "iu":
+        raise ValueError(f"words must hold integers, got dtype {words.dtype}")
+    if words.dtype.kind == "i" and np.any(flat < 0):
+        i = int(np.argmax(flat < 0))
+        raise bad(i, int(flat[i]))
+    flat = flat.astype(np.uint64)
+    if word_width < 64 and np.any(flat >> np.uint64(word_width)):
+        i = int(np.argmax(flat >> np.uint64(word_width) != 0))
+        raise bad(i, int(flat[i]))
+    return flat
+
+
+def words_to_bits(words, word_width: int) -> np.ndarray:
+    """The bits of ``words`` (MSB-first within each word) as a uint8 array."""
+    words = check_words(words, word_width)
     shifts = np.arange(word_width - 1, -1, -1, dtype=np.uint64)
     return ((words[:, None] >> shifts[None, :]) & np.uint64(1)).astype(np.uint8).reshape(-1)
 
@@ -305,27 +341,30 @@ def decode(words, code: CanonicalCode, count: int, word_width: int = 32) -> np.n
     bits = words_to_bits(words, word_width)
     total = bits.size
     lmax = code.max_length
-    sym_tab, len_tab = code.decode_table()
     # The lmax-bit window starting at every bit position (zeros past the end).
     padded = np.concatenate([bits, np.zeros(lmax, dtype=np.uint8)]).astype(np.int64)
     window = np.zeros(total + 1, dtype=np.int64)
     for k in range(lmax):
         window |= padded[k:k + total + 1] << (lmax - 1 - k)
-    length = len_tab[window]
+    sym_tab, length = code.match(window)
     pos = np.arange(total + 1)
     ok = (length > 0) & (length <= total - pos)
     # Chain of code starts: next[p] = p + length; a failure goes to the sink total + 1.
     sink = total + 1
     nxt = np.concatenate([np.where(ok, pos + length, sink), [sink]])
     nxt[total] = sink  # no symbol starts at the end of the stream
+    # Every code takes at least one bit: at most `total` symbols decode, so the first
+    # min(count, total + 1) starts decide the outcome (memory linear in the stream, not in
+    # the claimed count).
+    chain = min(count, total + 1)
     starts = np.zeros(1, dtype=np.int64)
     jump = nxt
-    while starts.size < count:
+    while starts.size < chain:
         starts = np.concatenate([starts, jump[starts]])
         jump = jump[jump]
-    starts = starts[:count]
+    starts = starts[:chain]
     # Symbol k decodes iff its start is inside the stream and a code fits there.
-    good = np.zeros(count, dtype=bool)
+    good = np.zeros(chain, dtype=bool)
     inside = starts < total
     good[inside] = ok[starts[inside]]
     bad = np.nonzero(~good)[0]
@@ -333,8 +372,8 @@ def decode(words, code: CanonicalCode, count: int, word_width: int = 32) -> np.n
         k = int(bad[0])
         p = int(starts[k])  # the symbol before it decoded, so this is a real position
         kind = "invalid" if total - p >= lmax and length[p] == 0 else "truncated"
-        raise _error(kind, p, sym_tab[window[starts[:k]]], count)
-    out = sym_tab[window[starts]]
+        raise _error(kind, p, sym_tab[starts[:k]], count)
+    out = sym_tab[starts]
     end = int(starts[-1] + length[starts[-1]]) if count else 0
     if total - end >= word_width:
         raise _error("trailing", end, out, count)
@@ -346,10 +385,7 @@ def decode_bitwise(words, code: CanonicalCode, count: int, word_width: int = 32)
     an independent check of :func:`decode`; same results and errors."""
     word_width = _check_word_width(word_width)
     count = check_int("count", count, 0, 2**40)
-    words = [int(w) for w in np.asarray(words).reshape(-1)]
-    for w in words:
-        if w < 0 or w >> word_width:
-            raise ValueError(f"words hold values of more than word_width={word_width} bits")
+    words = [int(w) for w in check_words(words, word_width)]
     counts = [int(c) for c in code.counts]
     symbols = [int(s) for s in code.symbols]
     lmax = code.max_length

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from quantrtl.params import check_array_range, check_bool, check_int
+from quantrtl.params import check_array_range, check_bool, check_int, check_real_array
 from ._ints import round_half_away, signed_range
 
 __all__ = ["QuantParams", "calibrate", "quantize", "dequantize"]
@@ -41,12 +41,44 @@ class QuantParams:
     qmax: int
     axis: int | None = None
 
+    def __post_init__(self):
+        qmin, qmax = check_int("qmin", self.qmin, -(1 << 31), (1 << 31) - 1), \
+            check_int("qmax", self.qmax, -(1 << 31), (1 << 31) - 1)
+        if qmin >= qmax:
+            raise ValueError(f"qmin={qmin} and qmax={qmax}: allowed qmin < qmax")
+        scale = check_real_array("scale", self.scale)
+        if np.any(scale <= 0):
+            i = int(np.argmax((scale <= 0).ravel()))
+            raise ValueError(f"scale={float(scale.ravel()[i])!r} is out of range: allowed "
+                             f"finite and above 0")
+        zero_point = check_array_range("zero_point", self.zero_point, qmin, qmax)
+        if self.axis is None:
+            if scale.ndim or zero_point.ndim:
+                raise ValueError(f"per-tensor (axis=None) scale and zero_point are scalars, "
+                                 f"got shapes {scale.shape} and {zero_point.shape}")
+        else:
+            check_int("axis", self.axis, 0, 31)
+            if scale.ndim != 1 or zero_point.shape not in (scale.shape, ()):
+                raise ValueError(f"per-channel (axis={self.axis}) scale and zero_point are "
+                                 f"[channels], got shapes {scale.shape} and "
+                                 f"{zero_point.shape}")
+            zero_point = np.broadcast_to(zero_point, scale.shape).copy()
+        object.__setattr__(self, "scale", scale)
+        object.__setattr__(self, "zero_point", zero_point)
+
     def _expand(self, ndim: int):
+        if self.axis is not None and self.axis >= ndim:
+            raise ValueError(f"axis={self.axis} is out of range for a {ndim}-d tensor")
         if self.axis is None:
             return self.scale, self.zero_point
         shape = [1] * ndim
         shape[self.axis] = -1
         return self.scale.reshape(shape), self.zero_point.reshape(shape)
+
+    def _check_channels(self, x: np.ndarray, name: str):
+        if self.axis is not None and x.shape[self.axis] != self.scale.shape[0]:
+            raise ValueError(f"{name} has {x.shape[self.axis]} channels on axis {self.axis}, "
+                             f"the parameters {self.scale.shape[0]}")
 
 
 def _reduce(x: np.ndarray, axis, fn):
@@ -65,11 +97,9 @@ def calibrate(x, *, bits: int = 8, symmetric: bool, axis: int | None = None) -> 
     """
     bits = check_int("bits", bits, 2, 16)
     symmetric = check_bool("symmetric", symmetric)
-    x = np.asarray(x, dtype=np.float64)
+    x = check_real_array("x", x)
     if x.size == 0:
         raise ValueError("x is empty: calibration needs at least one value")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x holds NaN or infinity: calibration needs finite values")
     if axis is not None:
         axis = check_int("axis", axis, -x.ndim, x.ndim - 1) % x.ndim
     lo_q, hi_q = signed_range(bits)
@@ -90,9 +120,12 @@ def calibrate(x, *, bits: int = 8, symmetric: bool, axis: int | None = None) -> 
 
 
 def quantize(x, params: QuantParams) -> np.ndarray:
-    """``q = clamp(round_half_away(x / scale) + zero_point, qmin, qmax)`` as int64."""
-    x = np.asarray(x, dtype=np.float64)
+    """``q = clamp(round_half_away(x / scale) + zero_point, qmin, qmax)`` as int64.
+
+    ``x`` must be finite and real (NaN, infinity and complex are a ``ValueError``)."""
+    x = check_real_array("x", x)
     scale, zp = params._expand(x.ndim)
+    params._check_channels(x, "x")
     q = round_half_away(x / scale) + zp
     return np.clip(q, params.qmin, params.qmax).astype(np.int64)
 
@@ -101,4 +134,5 @@ def dequantize(q, params: QuantParams) -> np.ndarray:
     """``x_hat = (q - zero_point) * scale`` as float64."""
     q = check_array_range("q", q, params.qmin, params.qmax)
     scale, zp = params._expand(q.ndim)
+    params._check_channels(q, "q")
     return (q - zp) * scale

@@ -86,7 +86,12 @@ def quantize_multiplier(real_multiplier, rounding: RoundingMode | str = Rounding
     Scalars give a pair of ``int``; arrays a pair of int64 arrays of the same shape.
     """
     mode = _rounding(rounding)
-    real = np.asarray(real_multiplier, dtype=np.float64)
+    real = np.asarray(real_multiplier)
+    if real.dtype.kind not in "iuf":
+        raise ValueError(f"real_multiplier must be a real number, got "
+                         f"{'complex values' if real.dtype.kind == 'c' else real.dtype}: "
+                         f"allowed [0, inf)")
+    real = real.astype(np.float64)
     bad = ~np.isfinite(real) | (real < 0)
     if np.any(bad):
         value = real[tuple(np.argwhere(bad)[0])] if real.ndim else real

@@ -35,6 +35,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+from .params import check_writable_dir
+
 
 __all__ = ["main", "headline_plan", "SRAM_PJ_PER_BIT", "SRAM_SOURCE"]
 
@@ -509,6 +511,17 @@ def ablation(*, bits=(3, 5), length=384, jobs=2, root=Path("build") / "synth",
     return rows
 
 
+def _int_list(option: str, text: str) -> tuple:
+    """``"1,4,16"`` -> ``(1, 4, 16)``; anything else is a one-line ``ValueError``."""
+    try:
+        values = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise ValueError(f"{option}={text!r}: expected comma-separated integers") from None
+    if not values:
+        raise ValueError(f"{option}={text!r}: expected comma-separated integers")
+    return values
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m quantrtl.headline",
                                  description=__doc__.split("\n")[0])
@@ -526,6 +539,12 @@ def main(argv=None) -> int:
                          "-> ablation.json/.md")
     args = ap.parse_args(argv)
     if args.ablation:
+        try:
+            check_writable_dir(args.out)
+            check_writable_dir(args.root)
+        except ValueError as exc:
+            print(f"python -m quantrtl.headline: {exc}", file=sys.stderr)
+            return 2
         from synth.report import markdown_table
         t0 = time.monotonic()
         rows = ablation(jobs=args.jobs, root=args.root, fresh=args.fresh)
@@ -543,9 +562,12 @@ def main(argv=None) -> int:
         print(table)
         return 0
     try:
-        pes = tuple(int(x) for x in args.pes.split(","))
-        bits = tuple(int(x) for x in args.bits.split(","))
-        lengths = tuple(int(x) for x in args.lengths.split(","))
+        pes, bits, lengths = (_int_list(f"--{name}", getattr(args, name))
+                              for name in ("pes", "bits", "lengths"))
+        if args.jobs < 1:
+            raise ValueError(f"--jobs={args.jobs} is out of range: allowed [1, ...]")
+        check_writable_dir(args.out)
+        check_writable_dir(args.root)
         workloads = tuple(w for w in args.workloads.split(",") if w)
         bad = [w for w in workloads if w not in WORKLOADS]
         if bad:

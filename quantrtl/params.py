@@ -20,6 +20,8 @@ __all__ = [
     "check_array_range",
     "check_integer_array",
     "check_fields",
+    "check_real",
+    "check_real_array",
     "check_probability",
     "check_writable_file",
     "check_writable_dir",
@@ -54,26 +56,97 @@ def check_choice(name: str, value, choices) -> object:
     return value
 
 
-def check_integer_array(name: str, value) -> np.ndarray:
-    """Return ``value`` as an int64 array; reject non-integer data."""
-    arr = np.asarray(value)
-    if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.integer) or arr.size == 0):
-        if np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr)) \
-                and np.all(arr == np.round(arr)):
-            pass  # integral floats are accepted (e.g. from JSON or npz written by float tools)
-        else:
-            raise ValueError(f"{name} must hold integers, got dtype {arr.dtype}")
-    if np.issubdtype(arr.dtype, np.unsignedinteger) and arr.size and int(arr.max()) > 2**63 - 1:
-        raise ValueError(f"{name} holds values beyond int64")
-    return arr.astype(np.int64)
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def _where(shape, flat_index: int) -> str:
+    """``[i, j]`` of element ``flat_index`` of an array of ``shape`` (``""`` for a scalar)."""
+    if not shape:
+        return ""
+    return "[" + ", ".join(str(int(i)) for i in np.unravel_index(flat_index, shape)) + "]"
+
+
+def _as_array(value) -> np.ndarray:
+    """``value`` as an array without losing integers: a sequence holding integers beyond
+    2^53 (which NumPy would turn into float64 or uint64) or beyond int64 stays exact, as
+    Python objects."""
+    if isinstance(value, np.ndarray):
+        return value
+    try:
+        arr = np.asarray(value)
+    except (OverflowError, ValueError, TypeError):
+        return np.asarray(value, dtype=object)
+    if arr.dtype.kind in "fu" and arr.size and not np.isscalar(value) \
+            and np.nanmax(np.abs(arr.astype(np.float64))) >= 2.0 ** 53:
+        obj = np.asarray(value, dtype=object)
+        if obj.shape == arr.shape:
+            return obj
+    return arr
+
+
+def _exact_integers(name: str, arr: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """An object array (Python ints and floats) as int64, every value checked exactly."""
+    flat = arr.ravel()
+    out = np.empty(flat.size, dtype=np.int64)
+    for i, v in enumerate(flat):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (Integral, float, np.floating)):
+            raise ValueError(f"{name} must hold integers, got {name}{_where(arr.shape, i)}="
+                             f"{v!r}")
+        if isinstance(v, (float, np.floating)):
+            if not (np.isfinite(v) and float(v).is_integer()):
+                raise ValueError(f"{name} must hold integers, got {name}{_where(arr.shape, i)}="
+                             f"{v!r}")
+            v = float(v)
+        iv = int(v)
+        if not (max(lo, INT64_MIN) <= iv <= min(hi, INT64_MAX)):
+            raise ValueError(f"{name}{_where(arr.shape, i)}={v!r} is out of range: allowed "
+                             f"{_range_text(lo, hi)}")
+        out[i] = iv
+    return out.reshape(arr.shape)
+
+
+def check_integer_array(name: str, value, lo: int = INT64_MIN,
+                        hi: int = INT64_MAX) -> np.ndarray:
+    """Return ``value`` as an int64 array; reject non-integer data.
+
+    Integral floats (from JSON or float tools) are accepted.  A value beyond int64 is never
+    wrapped: the error reports it as given (``acc[0]=18446744073709551616 is out of
+    range``), against ``[lo, hi]`` when given (the caller's range), else the int64 range."""
+    arr = _as_array(value)
+    kind = arr.dtype.kind
+    if kind == "O":
+        return _exact_integers(name, arr, lo, hi)
+    if kind == "i" or (arr.size == 0 and kind in "fu"):
+        return arr.astype(np.int64)
+    if kind == "u":
+        beyond = arr > np.uint64(INT64_MAX)
+        if np.any(beyond):
+            i = int(np.argmax(beyond.ravel()))
+            raise ValueError(f"{name}{_where(arr.shape, i)}={int(arr.ravel()[i])} is out of "
+                             f"range: allowed {_range_text(lo, hi)}")
+        return arr.astype(np.int64)
+    if kind == "f":
+        flat = arr.ravel()
+        bad = ~np.isfinite(flat) | (flat != np.round(flat))
+        if np.any(bad):
+            i = int(np.argmax(bad))
+            raise ValueError(f"{name} must hold integers, got {name}{_where(arr.shape, i)}="
+                             f"{float(flat[i])!r}")
+        beyond = (flat < -2.0 ** 63) | (flat >= 2.0 ** 63)
+        if np.any(beyond):
+            i = int(np.argmax(beyond))
+            raise ValueError(f"{name}{_where(arr.shape, i)}={float(flat[i])!r} is out of range: "
+                             f"allowed {_range_text(lo, hi)}")
+        return arr.astype(np.int64)
+    raise ValueError(f"{name} must hold integers, got dtype {arr.dtype}")
 
 
 def check_array_range(name: str, value, lo: int, hi: int) -> np.ndarray:
     """Return ``value`` as an int64 array whose every element lies in ``[lo, hi]``.
 
-    The error names the first offending element and its index.
+    The error names the first offending element, its index and its value as given.
     """
-    arr = check_integer_array(name, value)
+    arr = check_integer_array(name, value, lo, hi)
     bad = (arr < lo) | (arr > hi)
     if np.any(bad):
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -82,6 +155,44 @@ def check_array_range(name: str, value, lo: int, hi: int) -> np.ndarray:
             f"{name}{where}={int(arr[idx] if arr.ndim else arr)} is out of range: "
             f"allowed {_range_text(lo, hi)}")
     return arr
+
+
+def check_real_array(name: str, value) -> np.ndarray:
+    """Return ``value`` as a float64 array of finite real numbers.
+
+    Complex, boolean, text or object data, NaN and infinity are rejected, naming the first
+    offending element: quantizers need finite real input."""
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError):
+        raise ValueError(f"{name} must hold real numbers (an array of one shape)") from None
+    if arr.dtype.kind == "c":
+        raise ValueError(f"{name} holds complex values ({arr.dtype}): allowed finite real "
+                         f"numbers")
+    if arr.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    bad = ~np.isfinite(arr)
+    if np.any(bad):
+        i = int(np.argmax(bad.ravel()))
+        raise ValueError(f"{name}{_where(arr.shape, i)}={float(arr.ravel()[i])!r} is not finite "
+                         f"(NaN or infinity): allowed finite real numbers")
+    return arr
+
+
+def check_real(name: str, value, lo: float, hi: float, *, lo_open: bool = False) -> float:
+    """Return ``value`` as a ``float`` if it is a real number in ``[lo, hi]`` (``(lo, hi]``
+    with ``lo_open``); NaN, infinity and complex are out of range."""
+    allowed = f"{'(' if lo_open else '['}{lo}, {hi}]"
+    if isinstance(value, (bool, np.bool_, complex, np.complexfloating, str, bytes)):
+        raise ValueError(f"{name}={value!r} is not a real number: allowed {allowed}")
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}={value!r} is not a real number: allowed {allowed}") from None
+    if not np.isfinite(v) or v < lo or (lo_open and v == lo) or v > hi:
+        raise ValueError(f"{name}={value!r} is out of range: allowed {allowed}")
+    return v
 
 
 @dataclass(frozen=True)

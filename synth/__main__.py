@@ -33,8 +33,8 @@ def _parse_params(items):
     params = {}
     for item in items or ():
         name, eq, value = item.partition("=")
-        if not eq:
-            raise SystemExit(f"--param {item!r}: expected NAME=VALUE")
+        if not eq or not name:
+            raise ValueError(f"--param {item!r}: expected NAME=VALUE")
         params[name] = _value(value)
     return params
 
@@ -109,6 +109,10 @@ def main(argv=None) -> int:
         return 2
 
     try:
+        if args.param and not args.block:
+            raise ValueError("--param needs --block (the block whose parameter it sets)")
+        if args.jobs < 1:
+            raise ValueError(f"--jobs={args.jobs} is out of range: allowed [1, ...]")
         if args.block:
             designs = [Design.block(args.block, _parse_params(args.param))]
         elif args.no_default:

@@ -71,22 +71,85 @@ def parse_sweep(spec: str) -> list:
             raise ValueError(f"sweep {spec!r}: {part!r} is not param=v1,v2,...")
         axes[name.strip()] = [_value(v.strip()) for v in values.split(",") if v.strip()]
     if block == "helper":
-        return [Design.helper(op, int(w)) for op, ws in axes.items() for w in ws]
+        return [Design.helper(op, w) for op, ws in axes.items() for w in ws]
     names = list(axes)
     return [Design.block(block, dict(zip(names, combo)))
             for combo in itertools.product(*(axes[n] for n in names))]
 
 
+CONFIG_KEYS = ("designs", "sweeps", "lengths")
+
+
+def _config_list(where: str, data: dict, key: str, kind, what: str) -> list:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, kind) for v in value):
+        raise ValueError(f"{where}: {key!r} must be a list of {what}, got "
+                         f"{json.dumps(value)[:80]}")
+    return value
+
+
+def _config_design(where: str, d) -> Design:
+    if not isinstance(d, dict):
+        raise ValueError(f"{where}: a design is an object {{'block': ..., 'params': {{...}}}} "
+                         f"or {{'helper': ..., 'width': ...}}, got {json.dumps(d)[:60]}")
+    keys = ("helper", "width") if "helper" in d else ("block", "params")
+    unknown = sorted(set(d) - set(keys))
+    if unknown or keys[0] not in d:
+        problem = f"unknown key {unknown[0]!r}" if unknown else f"missing key {keys[0]!r}"
+        raise ValueError(f"{where}: {problem}: a design has the keys {list(keys)}")
+    if "helper" in d:
+        return Design.helper(d["helper"], d.get("width", 8))
+    params = d.get("params", {})
+    if not isinstance(params, dict):
+        raise ValueError(f"{where}: 'params' must be an object of NAME: value, got "
+                         f"{json.dumps(params)[:60]}")
+    return Design.block(d["block"], params)
+
+
 def load_config(path: Path) -> dict:
-    """A JSON config: ``{"designs": [{"block": "mac", "params": {...}}, ...],
-    "sweeps": ["mac:lanes=1,2,4", ...], "lengths": [64, 256]}``."""
-    data = json.loads(Path(path).read_text())
+    """A JSON config: ``{"designs": [{"block": "mac", "params": {...}}, {"helper": "mul",
+    "width": 8}, ...], "sweeps": ["mac:lanes=1,2,4", ...], "lengths": [64, 256]}`` (every
+    key optional).  Anything else -- a missing or unreadable file, invalid JSON, an unknown
+    key, a value of the wrong type -- is a one-line ``ValueError`` naming the file and the
+    place."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"{path}: no such config file")
+    if path.is_dir():
+        raise ValueError(f"{path}: is a directory, not a config file")
+    try:
+        data = json.loads(path.read_text())
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a text (JSON) file") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column "
+                         f"{exc.colno}") from None
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot be read ({exc.strerror})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a config is a JSON object with the keys "
+                         f"{list(CONFIG_KEYS)}, got a {type(data).__name__}")
+    unknown = sorted(set(data) - set(CONFIG_KEYS))
+    if unknown:
+        raise ValueError(f"{path}: unknown key {unknown[0]!r}: allowed {list(CONFIG_KEYS)}")
     designs = []
-    for d in data.get("designs", []):
-        if "helper" in d:
-            designs.append(Design.helper(d["helper"], int(d.get("width", 8))))
-        else:
-            designs.append(Design.block(d["block"], d.get("params", {})))
-    sweeps = [x for s in data.get("sweeps", []) for x in parse_sweep(s)]
-    return {"designs": designs, "sweeps": sweeps,
-            "lengths": tuple(data.get("lengths", DEFAULT_LENGTHS))}
+    for k, d in enumerate(_config_list(str(path), data, "designs", object, "objects")):
+        try:
+            designs.append(_config_design(f"{path}: designs[{k}]", d))
+        except ValueError as exc:
+            text = str(exc)
+            raise ValueError(text if text.startswith(str(path)) else
+                             f"{path}: designs[{k}]: {text}") from None
+    sweeps = []
+    for k, spec in enumerate(_config_list(str(path), data, "sweeps", str, "strings "
+                                          "'BLOCK:param=v1,v2'")):
+        try:
+            sweeps += parse_sweep(spec)
+        except ValueError as exc:
+            raise ValueError(f"{path}: sweeps[{k}]: {exc}") from None
+    lengths = data.get("lengths", list(DEFAULT_LENGTHS))
+    if not isinstance(lengths, list) or not lengths or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in lengths):
+        raise ValueError(f"{path}: 'lengths' must be a non-empty list of positive integers, "
+                         f"got {json.dumps(lengths)[:80]}")
+    return {"designs": designs, "sweeps": sweeps, "lengths": tuple(lengths)}

@@ -129,3 +129,92 @@ def test_rare_ready_finishes(tmp_path, sim):
     status, match, cycles = _run(tmp_path, "requant", vectors, "--sim", sim,
                                  "--ready-probability", "0.001", "--seed", "5")
     assert status == 0 and match.all() and cycles > 10_000
+
+
+CONFIGS = {
+    "not-json.json": ("{not json", "not valid JSON: Expecting property name"),
+    "list.json": ("[1, 2]", "a config is a JSON object"),
+    "key.json": ('{"design": []}', "unknown key 'design'"),
+    "designs.json": ('{"designs": 3}', "'designs' must be a list of objects"),
+    "design.json": ('{"designs": [7]}', r"designs\[0\]: a design is an object"),
+    "parms.json": ('{"designs": [{"block": "mac", "parms": {}}]}', "unknown key 'parms'"),
+    "params.json": ('{"designs": [{"block": "mac", "params": [1]}]}', "'params' must be an"),
+    "value.json": ('{"designs": [{"block": "mac", "params": {"lanes": "x"}}]}',
+                   r"designs\[0\]: lanes='x' is not an integer"),
+    "helper.json": ('{"designs": [{"helper": "mul", "width": 99}]}',
+                    r"width=99 is out of range"),
+    "sweeps.json": ('{"sweeps": [{"block": "mac"}]}', "'sweeps' must be a list of strings"),
+    "sweep.json": ('{"sweeps": ["mac:lanes=q"]}', r"sweeps\[0\]: lanes='q' is not"),
+    "lengths.json": ('{"lengths": ["a"]}', "'lengths' must be a non-empty list"),
+    "binary.json": (b"\xff\xfe\x00", "not a text"),
+}
+SYNTH_ARGS = {
+    "missing config": (["--config", "{tmp}/nope.json"], "no such config file"),
+    "config dir": (["--config", "{tmp}"], "is a directory, not a config file"),
+    "empty sweep": (["--sweep", "mac:lanes="], "is not param=v1,v2"),
+    "no colon": (["--sweep", "mac"], "expected BLOCK:param=v1,v2"),
+    "bad block": (["--sweep", "nope:x=1"], "block='nope' is not known"),
+    "bad value": (["--sweep", "mac:lanes=a,b"], "lanes='a' is not an integer"),
+    "bad param": (["--sweep", "mac:foo=1"], "has no parameter 'foo'"),
+    "helper width": (["--sweep", "helper:mul=x"], "width='x' is not an integer"),
+    "helper op": (["--sweep", "helper:foo=8"], "op='foo' is not allowed"),
+    "param alone": (["--param", "lanes=2"], "--param needs --block"),
+    "param form": (["--block", "mac", "--param", "lanes"], "expected NAME=VALUE"),
+    "jobs": (["-j", "0"], "--jobs=0 is out of range"),
+    "lengths": (["--lengths", "0"], "--lengths needs positive integers"),
+}
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_malformed_configs_get_one_line(tmp_path, capsys, name):
+    text, message = CONFIGS[name]
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    assert main(["synth", "--config", str(path), "--list"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and str(path) in err, err
+    import re
+    assert re.search(message, err), err
+
+
+@pytest.mark.parametrize("case", SYNTH_ARGS)
+def test_malformed_synth_options_get_one_line(tmp_path, capsys, case):
+    args, message = SYNTH_ARGS[case]
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    assert main(["synth", *args, "--list", "-o", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+
+
+def test_a_good_config_lists_its_designs(tmp_path, capsys):
+    path = tmp_path / "ok.json"
+    path.write_text('{"designs": [{"block": "mac", "params": {"lanes": 2}}, '
+                    '{"helper": "add", "width": 16}], "sweeps": ["dqa:m=2,3"], '
+                    '"lengths": [8]}')
+    assert main(["synth", "--config", str(path), "--no-default", "--list"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 4 and out[0].startswith("mac") and "'lanes': 2" in out[0]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--pes", "x"], "--pes='x': expected comma-separated integers"),
+    (["--bits", "4,,x"], "--bits='4,,x': expected comma-separated integers"),
+    (["--pes", "0"], "pes=0 is out of range"),
+    (["--bits", "9"], "n=9 is out of range: allowed [3, 7]"),
+    (["--lengths", "5"], "length=5 is out of range"),
+    (["--workloads", "nope"], "workload='nope' is not allowed"),
+    (["-j", "0"], "--jobs=0 is out of range"),
+])
+def test_malformed_headline_options_get_one_line(tmp_path, capsys, args, message):
+    assert main(["headline", *args, "-o", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert not (tmp_path / "r").exists()
+
+
+def test_headline_output_must_be_writable(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for option in ("-o", "--root"):
+        assert main(["headline", option, str(blocker / "x")]) == 2
+        assert "is not a directory" in capsys.readouterr().err
