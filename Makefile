@@ -15,7 +15,7 @@ JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 export WAVES
 
 .PHONY: all venv icarus verilog sim synth headline test bench experiments summary clean \
-	distclean help
+	distclean help fuzz formal
 
 all: verilog sim synth headline summary
 
@@ -30,6 +30,11 @@ help:
 	@echo "                 build/reports/headline.* (HEADLINE_ARGS='--bits 3,4 --pes 1' ...)"
 	@echo "  make experiments  Table I fits, DNA-TEQ and DQA on MiniLM and digits (build/reports/)"
 	@echo "  make bench     throughput, latency and golden-model speed figures into build/bench/"
+	@echo "  make fuzz      Huffman RTL fuzz (thousands of cases, both simulators) and property"
+	@echo "                 tests with many examples; counts into build/reports/fuzz.json"
+	@echo "                 (FUZZ_ARGS='--cases 200 --examples 500' ...)"
+	@echo "  make formal    SymbiYosys proofs of the stream contract and the datapaths"
+	@echo "                 (k-induction and bounded checks), into build/formal/"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -72,6 +77,9 @@ bench: $(STAMP) icarus
 	$(PY) -m quantrtl.bench -o build/bench
 	$(PY) -m quantrtl.bench_dnateq -o build/bench
 	$(PY) -m quantrtl.bench_huffman -o build/bench
+
+fuzz: $(STAMP) icarus
+	$(PY) -m quantrtl.fuzz -o build/reports $(FUZZ_ARGS)
 
 clean:
 	rm -rf build sim_build .pytest_cache

@@ -108,18 +108,28 @@ def cmd_run(args, extra) -> int:
     check_probability("ready_probability", args.ready_probability)
     out_path = check_writable_file(args.output)
     vectors = load_vectors(args.vectors)
-    rtl, expected, cycles = run_block(
+    result = run_block(
         block.name, params, vectors, sim=args.sim, seed=args.seed, waves=args.waves,
         valid_probability=args.valid_probability, ready_probability=args.ready_probability)
+    rtl, expected = result.rtl, result.expected
     output = adapter_for(block.name, block.build(params)).output
-    match = rtl == expected
+    same_size = rtl.shape == np.shape(expected)
+    match = rtl == expected if same_size else np.zeros(max(rtl.size, np.size(expected)), bool)
+    status_ok = result.status == result.golden_status
+    fields = {output: rtl, f"golden_{output}": expected, "match": match,
+              "cycles": np.int64(result.cycles)}
+    for name, value in result.status.items():
+        fields[name], fields[f"golden_{name}"] = value, result.golden_status[name]
     with open(out_path, "wb") as fh:        # exactly the path given (savez adds .npz)
-        np.savez(fh, **{output: rtl, f"golden_{output}": expected, "match": match,
-                        "cycles": np.int64(cycles)})
+        np.savez(fh, **fields)
     bad = int(np.sum(~match))
-    print(f"{block.name} on {args.sim}: {rtl.size} outputs in {cycles} cycles, "
-          f"{rtl.size - bad} match the golden model, {bad} differ -> {out_path}")
-    return 0 if bad == 0 else 1
+    status = "".join(f", {name}={value} (golden {result.golden_status[name]})"
+                     for name, value in result.status.items())
+    count = "" if same_size else f" (golden: {np.size(expected)})"
+    print(f"{block.name} on {args.sim}: {rtl.size} outputs{count} in {result.cycles} cycles, "
+          f"{rtl.size - bad if same_size else 0} match the golden model, "
+          f"{bad if same_size else 'all'} differ{status} -> {out_path}")
+    return 0 if same_size and bad == 0 and status_ok else 1
 
 
 def cmd_summary(args, extra) -> int:

@@ -8,7 +8,16 @@ from .adapters import adapter_for, input_streams, output_decoder
 from .env import CLOCK_PERIOD_NS
 from .streams import Scoreboard, StreamDriver, StreamMonitor
 
-__all__ = ["run_vectors", "deadline"]
+__all__ = ["run_vectors", "deadline", "read_status"]
+
+
+def read_status(adapter, dut) -> dict:
+    """The result fields an adapter derives from status ports at the end of a run (e.g.
+    the Huffman decoder's ``error`` and ``error_kind``); empty for most blocks."""
+    ports = getattr(adapter, "status_ports", ())
+    if not ports:
+        return {}
+    return adapter.status({p: int(getattr(dut, p).value) for p in ports})
 
 
 def deadline(adapter, component, vectors, streams, count, valid_probability,
@@ -34,7 +43,8 @@ async def run_vectors(env, vectors, *, valid_probability=1.0, ready_probability=
     An adapter with ``side_streams(vectors) -> {port: words}`` (e.g. DQA's error stream
     ``e``) has those streams driven concurrently, with the same ``valid_probability``.
 
-    Returns ``(received, monitor)``.  Fails on a mismatch, a missing or an extra transfer
+    Returns ``(received, monitor)``.  Fails on a mismatch (of the outputs, and of the
+    status fields of an adapter with ``status_ports``), a missing or an extra transfer
     (the output is watched for ``drain_cycles`` after the last expected one), a stream
     protocol violation, or a timeout -- never hangs.
     """
@@ -61,6 +71,11 @@ async def run_vectors(env, vectors, *, valid_probability=1.0, ready_probability=
     await monitor.wait_for(count, timeout_cycles=timeout)
     await ClockCycles(dut.clk, drain_cycles if drain_cycles is not None else slack)
     monitor.stop()
+    status = read_status(adapter, dut)
+    if check and status:
+        want = adapter.golden_status(vectors)
+        if status != want:
+            raise AssertionError(f"{env.block.name} status {status}, golden {want}")
     if check:
         Scoreboard(f"{env.block.name}.{adapter.output}", env.log).check(
             expected, monitor.received,

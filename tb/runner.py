@@ -16,13 +16,15 @@ import shutil
 import sys
 import sysconfig
 from pathlib import Path
+from typing import NamedTuple
 
 from cocotb_tools.check_results import get_results
 from cocotb_tools.runner import get_runner
 
 from quantrtl.blocks import get_block
 
-__all__ = ["SIMULATORS", "SimulationError", "simulator_status", "simulate", "build_dir_for"]
+__all__ = ["SIMULATORS", "SimulationError", "simulator_status", "simulate", "build_dir_for",
+           "run_block", "RunResult"]
 
 SIMULATORS = ("verilator", "icarus")
 TIMESCALE = ("1ns", "1ps")
@@ -153,13 +155,24 @@ def simulate(block_name: str, params: dict | None, test_module: str, *,
     return results
 
 
+class RunResult(NamedTuple):
+    """What :func:`run_block` returns: the RTL's outputs and the golden ones, the cycles
+    taken, and the status fields (e.g. Huffman ``error``, ``error_kind``) of each side
+    (empty dicts for blocks without status)."""
+    rtl: "np.ndarray"
+    expected: "np.ndarray"
+    cycles: int
+    status: dict
+    golden_status: dict
+
+
 def run_block(block_name: str, params: dict | None, vectors: dict, *, sim: str = "verilator",
               seed: int | None = None, waves: bool = False, valid_probability: float = 1.0,
-              ready_probability: float = 1.0, build_root: Path | None = None):
+              ready_probability: float = 1.0, build_root: Path | None = None) -> RunResult:
     """Run a vector set (see :mod:`tb.adapters`) through a block's RTL.
 
-    Returns ``(rtl_outputs, golden_outputs, cycles)``; the vectors are validated before any
-    simulator starts (``ValueError`` on bad input).
+    Returns a :class:`RunResult`; the vectors are validated before any simulator starts
+    (``ValueError`` on bad input).
     """
     import tempfile
 
@@ -186,4 +199,6 @@ def run_block(block_name: str, params: dict | None, vectors: dict, *, sim: str =
             rtl = npz[adapter.output]
             if rtl.size == np.size(expected):       # e.g. [D, P] results of an array
                 rtl = rtl.reshape(np.shape(expected))
-            return rtl, expected, int(npz["cycles"])
+            status = {name: npz[name][()] for name in getattr(adapter, "status_ports", ())}
+            golden_status = adapter.golden_status(vectors) if status else {}
+            return RunResult(rtl, expected, int(npz["cycles"]), status, golden_status)

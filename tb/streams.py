@@ -57,10 +57,17 @@ class PayloadCodec:
         self.width = max(f["offset"] + f["width"] for f in self.fields.values())
 
     def pack(self, values: dict) -> int:
+        """One payload word; a value the field cannot hold is a ``ValueError`` naming the
+        field (never a silent wrap)."""
         word = 0
         for name, field in self.fields.items():
-            mask = (1 << field["width"]) - 1
-            word |= (int(values[name]) & mask) << field["offset"]
+            width, value = field["width"], int(values[name])
+            lo, hi = (-(1 << width - 1), (1 << width - 1) - 1) if field["signed"] \
+                else (0, (1 << width) - 1)
+            if not lo <= value <= hi:
+                raise ValueError(f"{name}={value} is out of range: allowed [{lo}, {hi}] "
+                                 f"(a {width}-bit payload field)")
+            word |= (value & ((1 << width) - 1)) << field["offset"]
         return word
 
     def pack_columns(self, columns: dict) -> list[int]:

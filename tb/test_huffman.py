@@ -1,7 +1,8 @@
 """cocotb tests of the streaming Huffman decoder against :mod:`golden.huffman`.
 
-Every expected symbol sequence and error kind comes from :func:`golden.huffman.decode` of
-the beats sent (:func:`tb.adapters_huffman.expected_outcome`).
+Every expected symbol sequence and error kind comes from the beat-level reference model
+(:func:`tb.huffman_model.reference_outcome`: golden ``from_description`` and
+:func:`golden.huffman.decode`) of the beats sent.
 """
 
 import json
@@ -138,7 +139,7 @@ async def _check_outcome(env, code, words, count, *, reload=True, patterns=PATTE
     check a good stream still decodes.  Returns the error code."""
     c = env.component
     codec = PayloadCodec(c.input_layout)
-    expected, error = expected_outcome(code, words, count, c.word_width)
+    expected, error = expected_outcome(c, code, words, count)  # (the table loaded is code)
     valid_p, ready_p = patterns[int(env.rng.integers(len(patterns)))]
     beats = packet_beats(codec, c, code if reload else None, words, count)
     await run_packets(env, beats, expected=expected, error=error, valid_probability=valid_p,
@@ -279,3 +280,57 @@ async def throughput(dut):
     if out:
         with open(out, "w") as fh:
             json.dump({"params": env.params, "results": results}, fh)
+
+
+@cocotb.test()
+async def fuzz(dut):
+    """Random cases of every family (:mod:`tb.huffman_fuzz`: corrupt tables and streams,
+    huge and zero counts, garbage beats, table reuse) under random gaps and backpressure:
+    the symbols and the error kind are the reference model's for each case (its state --
+    the table -- carried over), a restart after each recovers, and with the output ready
+    no beat waits long (the producer is never stalled).  ``QUANTRTL_FUZZ_CASES`` cases
+    (``make fuzz`` runs thousands); the outcome counts go to ``QUANTRTL_FUZZ_OUT``."""
+    from .huffman_fuzz import FAMILIES, fuzz_case
+    from .huffman_model import ERROR_NAMES, ReferenceDecoder
+    from .adapters_huffman import HuffmanAdapter, pack
+    from .streams import StreamDriver, StreamMonitor
+
+    env = await _start(dut)
+    c, rng = env.component, env.rng
+    codec = PayloadCodec(c.input_layout)
+    model = ReferenceDecoder(c.symbol_bits, c.max_length, c.word_width)
+    unpack = HuffmanAdapter(c).decode_output
+    counts, beats_sent = {}, 0
+    cases = env.option("fuzz_cases", 60)
+    for case in range(cases):
+        family, tuples = fuzz_case(rng, c, FAMILIES[case % len(FAMILIES)])
+        valid_p, ready_p = PATTERNS[case % len(PATTERNS)]
+        want = model.feed(tuples)
+        monitor = StreamMonitor(dut, "o", dut.clk, rng=env.random, ready_probability=ready_p,
+                                decode=unpack, flatten=True).start()
+        driver = StreamDriver(dut, "i", dut.clk, rng=env.random, valid_probability=valid_p)
+        budget = int((len(tuples) / valid_p + want.symbols.size / ready_p) * 4) + 200
+        await with_timeout(driver.send(pack(codec, tuples)), budget * CLOCK_PERIOD_NS, "ns")
+        # Every symbol the model allows, then a drain (stalled output: long enough to drain
+        # the bit buffer at the ready rate), so an extra symbol or a late error shows.
+        await monitor.wait_for(want.symbols.size if want.exact else 0, timeout_cycles=budget)
+        await ClockCycles(dut.clk, int((2 * c.capacity + 16) / ready_p))
+        monitor.stop()
+        kind = int(dut.error_kind.value)
+        assert want.admits(monitor.received, kind), (
+            f"case {case} ({family}): RTL {len(monitor.received)} symbols "
+            f"{monitor.received[:12]}, error_kind={kind}; model {want.symbols.size} "
+            f"{want.symbols[:12].tolist()}, {sorted(want.kinds)} "
+            f"({'exact' if want.exact else 'prefix'}); beats {tuples[:30]}")
+        key = f"{family}:{ERROR_NAMES[kind]}"
+        counts[key] = counts.get(key, 0) + 1
+        beats_sent += len(tuples)
+        await _restart(dut)
+        model.restart()
+    env.log.info("fuzz: %d cases, %d beats; outcomes %s", cases, beats_sent,
+                 dict(sorted(counts.items())))
+    out = os.environ.get("QUANTRTL_FUZZ_OUT")
+    if out:
+        with open(out, "w") as fh:
+            json.dump({"params": env.params, "cases": cases, "beats": beats_sent,
+                       "outcomes": counts}, fh)

@@ -43,10 +43,11 @@ def test_run_vectors_with_several_symbols_per_beat(sim):
 
     rng = np.random.default_rng(17)
     symbols = np.minimum(rng.geometric(0.45, 1500) - 1, 7)
-    rtl, golden, _ = run_block("huffman", HUFFMAN_PARAMS[1],
-                               {"symbols": symbols, "lengths": np.array([600, 0, 900])},
-                               sim=sim, valid_probability=0.8, ready_probability=0.6)
+    rtl, golden, _, status, golden_status = run_block(
+        "huffman", HUFFMAN_PARAMS[1], {"symbols": symbols, "lengths": np.array([600, 0, 900])},
+        sim=sim, valid_probability=0.8, ready_probability=0.6)
     assert np.array_equal(golden, symbols) and np.array_equal(rtl, golden)
+    assert status == golden_status == {"error": False, "error_kind": "none"}
 
 
 @pytest.mark.sim
@@ -64,7 +65,7 @@ def test_run_vectors_drives_the_dqa_error_stream(sim, params):
     x = rng.standard_normal((30, 16))
     important = rng.random(16) < 0.5
     q, err = quantize(x, calibrate_scale(x, n), important, n, m)
-    rtl, golden, _ = run_block("dqa", params,
+    rtl, golden, *_ = run_block("dqa", params,
                                {"q": q, "err": err, "important": important.astype(int)},
                                sim=sim, valid_probability=0.7, ready_probability=0.6)
     assert golden.shape == (480,) and np.array_equal(rtl, golden)

@@ -105,11 +105,11 @@ def test_rtl_matches_interpreter_bit_for_bit(sim, inputs, reference):
         out_ch, in_ch = layer.weights.shape
         a = np.repeat(x, out_ch, axis=0)                 # row b*out + o: sample b, channel o
         w = np.tile(layer.weights, (batch, 1))
-        acc, golden_acc, _ = run_block("mac", {"lanes": 8}, {
+        acc, golden_acc, *_ = run_block("mac", {"lanes": 8}, {
             "a": a, "w": w, "bias": np.tile(layer.bias, batch),
             "input_offset": np.int64(layer.input_offset)}, sim=sim, ready_probability=0.8)
         assert np.array_equal(acc, golden_acc)
-        y, golden_y, _ = run_block("requant", {"rounding": "single"}, {
+        y, golden_y, *_ = run_block("requant", {"rounding": "single"}, {
             "acc": acc, "multiplier": np.tile(layer.multiplier, batch),
             "shift": np.tile(layer.shift, batch),
             "zero_point": np.int64(layer.output_zero_point),
