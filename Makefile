@@ -78,6 +78,9 @@ bench: $(STAMP) icarus
 	$(PY) -m quantrtl.bench_dnateq -o build/bench
 	$(PY) -m quantrtl.bench_huffman -o build/bench
 
+formal: $(STAMP)
+	$(PY) -m tb.formal -o build/formal $(FORMAL_ARGS)
+
 fuzz: $(STAMP) icarus
 	$(PY) -m quantrtl.fuzz -o build/reports $(FUZZ_ARGS)
 

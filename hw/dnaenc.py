@@ -199,6 +199,7 @@ class DnaTeqEncoder(wiring.Component):
         m = Module()
         beat = self.i.payload
         pipe = StallPipeline(m, self.i, self.o, coarse=True)
+        self.pipeline = pipe  # of the latest elaboration: proofs read its occupancy
         accepted = self.i.valid & self.i.ready
         table = self._table(m, accepted & beat.load)
 

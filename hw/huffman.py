@@ -55,6 +55,7 @@ immediately.
 """
 
 from amaranth import Array, Cat, Const, Module, Mux, Signal, unsigned
+from amaranth.hdl import Assert
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -333,4 +334,9 @@ class HuffmanDecoder(wiring.Component):
             m.d.sync += [state.eq(_State.IDLE), buf.eq(0), nbits.eq(0), last_seen.eq(0),
                          remaining.eq(0), error_kind.eq(ErrorKind.NONE), self.o.valid.eq(0),
                          loading.eq(0)]
+        if platform == "formal":
+            # Invariants of these registers, proved with the block's claims (tb.proofs).
+            m.d.comb += [Assert(state.as_value() != 3),
+                         Assert(nbits <= BUF),
+                         Assert((error_kind != ErrorKind.NONE) == (state == _State.ERROR))]
         return m

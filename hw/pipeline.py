@@ -20,7 +20,7 @@ whole pipeline, register groups and their own gating cells included, only while 
 in flight, so the idle pipeline costs no clock at all.
 """
 
-from amaranth import Cat, Mux, Signal, Value
+from amaranth import Cat, Const, Mux, Signal, Value
 from amaranth.hdl import Shape
 
 __all__ = ["StallPipeline", "CLOCK_GATE", "register", "select", "tree_sum", "saturate"]
@@ -80,6 +80,12 @@ class StallPipeline:
         values_q = {key: self.register(value, self.advance & valid, name=f"{name}_{key}")
                     for key, value in values.items()}
         return valid_q, values_q
+
+    def occupancy(self) -> Value:
+        """The valid beats held in the stages and the output register: what a proof
+        relates to the transfers in and out (an expression; nothing is added to the
+        design unless it is used)."""
+        return sum(self._valids[1:], Const(0, 1)) + self._o.valid
 
     def output(self, valid, payload):
         """Drive the output register: loaded with ``payload`` whenever the pipeline advances."""

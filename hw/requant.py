@@ -79,6 +79,7 @@ class Requantizer(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         pipe = StallPipeline(m, self.i, self.o, coarse=True)
+        self.pipeline = pipe  # of the latest elaboration: proofs read its occupancy
         acc, multiplier, shift = self.i.payload.acc, self.i.payload.multiplier, self.i.payload.shift
 
         # Stage A: the 32x32 multiply (after the double mode's wrapping left shift).
