@@ -277,6 +277,7 @@ class PostProcessor(wiring.Component):
         # The post-processor runs 2^(n+1)/pp_lanes clocks per dot product and idles the
         # rest: one coarse clock gate for all its registers.
         pipe = StallPipeline(m, self.i, self.o, coarse=True)
+        self.pipeline = pipe  # of the latest elaboration: proofs read its occupancy
         step, pp = self.i.payload, self.pp
         live0 = [step.mag[j] != 0 for j in range(pp)]
         flags = {"first": step.first, "last": step.last}

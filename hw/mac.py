@@ -316,6 +316,7 @@ class DotProductUnit(wiring.Component):
             wiring.connect(m, bank.o, wiring.flipped(self.o))
             sink = bank.i
         pipe = StallPipeline(m, self.i, sink)
+        self.pipeline = pipe  # of the latest elaboration: proofs read its occupancy
         first = self._first_beat(m)
         stage1 = self._operand_stage if self.zero_skip else self._product_stage
         valid1, s1 = stage1(m, pipe, first)

@@ -53,6 +53,7 @@ class StallPipeline:
         self._o = o
         self.coarse = coarse
         self._valids = [i.valid]
+        self._stages = []
         if coarse:
             self.clock_gate = Signal(name=CLOCK_GATE, attrs={"keep": 1})
 
@@ -79,13 +80,17 @@ class StallPipeline:
         self._valids.append(valid_q)
         values_q = {key: self.register(value, self.advance & valid, name=f"{name}_{key}")
                     for key, value in values.items()}
+        self._stages.append((valid_q, values_q))
         return valid_q, values_q
 
-    def occupancy(self) -> Value:
+    def occupancy(self, flag: str | None = None) -> Value:
         """The valid beats held in the stages and the output register: what a proof
         relates to the transfers in and out (an expression; nothing is added to the
-        design unless it is used)."""
-        return sum(self._valids[1:], Const(0, 1)) + self._o.valid
+        design unless it is used).  With ``flag``, only the stage beats whose value
+        ``flag`` is set (e.g. ``"last"``: the dot products in flight, each of which will
+        load the output register once)."""
+        held = [v if flag is None else v & values[flag] for v, values in self._stages]
+        return sum(held, Const(0, 1)) + self._o.valid
 
     def output(self, valid, payload):
         """Drive the output register: loaded with ``payload`` whenever the pipeline advances."""

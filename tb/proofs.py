@@ -375,7 +375,8 @@ class MacSpec(Elaboratable):
     """:class:`hw.mac.DotProductUnit`: every result equals ``bias + sum (a + offset) * w``
     of its packet (per PE, in PE order), wrapped or saturated after every beat as
     :func:`golden.mac.dot_product`; BMC (packets as long as the depth allows).  With
-    ``functional=False``: the output held while stalled, by k-induction."""
+    ``functional=False``, by k-induction: the output held while stalled and (one PE) the
+    packets in minus the results out = the packets in flight (none lost or repeated)."""
 
     def __init__(self, params, *, functional=True, broken=False):
         self.params, self.functional, self.broken = params, functional, broken
@@ -390,6 +391,12 @@ class MacSpec(Elaboratable):
             m.d.comb += dut.input_offset.eq(AnyConst(signed(dut.width + 1)))
         assert_stable(m, dut.o, "o")
         if not self.functional:
+            if dut.pes == 1:                # one result per packet: none lost or repeated
+                packets = counter(m, dut.i.valid & dut.i.ready & dut.i.payload.last, 4,
+                                  "packets")
+                results = counter(m, dut.o.valid & dut.o.ready, 4, "results")
+                m.d.comb += Assert((packets - results)[:4] ==
+                                   dut.pipeline.occupancy("last"))
             return m
         beat, pes, aw = dut.i.payload, dut.pes, dut.acc_width
         took = dut.i.valid & dut.i.ready
@@ -486,7 +493,8 @@ class PostProcessorSpec(Elaboratable):
     """:class:`hw.dnateq.PostProcessor`: every result is ``sum of (+-) mag * lut`` over the
     steps of its dot product (``first`` .. ``last``; the step after a ``last`` is a
     ``first``, as the DNA-TEQ engine sends them), in order; BMC.  With
-    ``functional=False``: the output held while stalled, by k-induction."""
+    ``functional=False``, by k-induction: the output held while stalled, the last steps
+    in minus the results out = the last steps in flight, a step per clock."""
 
     def __init__(self, *, functional=True, broken=False, **params):
         self.params, self.functional, self.broken = params, functional, broken
@@ -498,7 +506,11 @@ class PostProcessorSpec(Elaboratable):
         any_stream(m, dut.i, "i")
         m.d.comb += dut.o.ready.eq(AnySeq(1))
         assert_stable(m, dut.o, "o")
-        if not self.functional:
+        if not self.functional:             # one result per last step: none lost or repeated
+            lasts = counter(m, dut.i.valid & dut.i.ready & dut.i.payload.last, 4, "lasts")
+            results = counter(m, dut.o.valid & dut.o.ready, 4, "results")
+            m.d.comb += Assert((lasts - results)[:4] == dut.pipeline.occupancy("last"))
+            m.d.comb += Assert(~dut.o.ready | dut.i.ready)
             return m
         step, rw = dut.i.payload, dut.result_width
         took = dut.i.valid & dut.i.ready
@@ -564,6 +576,9 @@ PROOFS = [
     *(Proof(f"requant/{r},latency=1/exact", (lambda r=r: RequantSpec(r, 1, functional=True)),
             "prove", 2, "requantizer = SPEC 2 reference (TFLite), every input, unbounded",
             engine="smtbmc boolector") for r in ("single", "double")),
+    Proof("requant/single,latency=2/exact", lambda: RequantSpec("single", 2, functional=True),
+          "bmc", 4, "requantizer = SPEC 2 reference (TFLite), every input, bounded",
+          engine="smtbmc boolector"),
     *(Proof(f"dnaenc/n={n}", (lambda n=n: EncoderSpec(n, 12)), "prove", 2,
             "DNA-TEQ encoder: 1:1 on result beats, loads give none, held while stalled")
       for n in (3, 5)),
@@ -579,7 +594,8 @@ PROOFS = [
             "MAC: each result = bias + sum (a + offset) * w of its packet, per PE, bounded",
             engine="smtbmc boolector") for p in MAC_PARAMS),
     *(Proof(f"mac/{_label(p)}/stream", (lambda p=p: MacSpec(p, functional=False)), "prove",
-            2, "MAC: output held while stalled") for p in MAC_PARAMS),
+            2, "MAC: output held while stalled" + ("; one result per packet (none lost or "
+            "repeated)" if p.get("pes", 1) == 1 else "")) for p in MAC_PARAMS),
     *(Proof(f"dnateq/counters/{_label(p)}", (lambda p=p: CounterBankSpec(**p)), "bmc", 10,
             "DNA-TEQ counters + snapshot = the identity's counts at every step, bounded",
             engine="smtbmc boolector") for p in COUNTER_PARAMS),
@@ -589,5 +605,6 @@ PROOFS = [
             engine="smtbmc boolector") for pp in (1, 2)),
     *(Proof(f"dnateq/post/pp_lanes={pp}/stream", (lambda pp=pp: PostProcessorSpec(
             functional=False, pp_lanes=pp, count_width=3, lut_width=4, result_width=12)),
-            "prove", 2, "DNA-TEQ post-processor: output held while stalled") for pp in (1, 2)),
+            "prove", 2, "DNA-TEQ post-processor: one result per last step (none lost or "
+            "repeated), held while stalled, a step per clock") for pp in (1, 2)),
 ]
