@@ -69,6 +69,8 @@ per group (``cycles_per_dot_product``): counting and post-processing overlap com
 
 from math import ceil
 
+from types import SimpleNamespace
+
 from amaranth import Cat, Const, Module, Mux, ResetSignal, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -495,6 +497,10 @@ class DnaTeqDotProduct(wiring.Component):
             if self.pes > 1:
                 with m.If(last_group):
                     m.d.sync += pe.eq(Mux(pe == self.pes - 1, 0, pe + 1))
+
+        # What proofs read of this elaboration (tb.proofs): the hand-over state.
+        self.probes = SimpleNamespace(held=held, busy=busy, pe=pe, group=group,
+                                      last_issued=issue & last_group, take=take)
 
         # ---- one post-processing step: PE pe's lanes merged, the LUT entries beside them
         m.d.comb += [post.i.valid.eq(busy), post.i.payload.first.eq(group == 0),

@@ -43,6 +43,8 @@ so packets of fewer than ``pes`` beats are output-bound (``pes`` clocks each).
 ``i.ready`` depends on registers and ``o.ready`` only, never on the payload.
 """
 
+from types import SimpleNamespace
+
 from amaranth import Cat, Module, Mux, Signal
 from amaranth import signed
 from amaranth.lib import data, stream, wiring
@@ -88,6 +90,7 @@ class ResultBank(wiring.Component):
             self.o.payload.eq(select(results, index)),
             self.i.ready.eq(~pending | (self.o.ready & at_last)),
         ]
+        self.probes = SimpleNamespace(pending=pending, index=index, results=results)  # proofs
         with m.If(self.i.valid & self.i.ready):
             m.d.sync += [r.eq(self.i.payload[k]) for k, r in enumerate(results)]
             m.d.sync += [pending.eq(1), index.eq(0)]

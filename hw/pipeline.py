@@ -54,6 +54,7 @@ class StallPipeline:
         self.coarse = coarse
         self._valids = [i.valid]
         self._stages = []
+        self._registered_output = False
         if coarse:
             self.clock_gate = Signal(name=CLOCK_GATE, attrs={"keep": 1})
 
@@ -90,11 +91,19 @@ class StallPipeline:
         ``flag`` is set (e.g. ``"last"``: the dot products in flight, each of which will
         load the output register once)."""
         held = [v if flag is None else v & values[flag] for v, values in self._stages]
-        return sum(held, Const(0, 1)) + self._o.valid
+        # The output register, when :meth:`output` drives one (not a combinational sink).
+        out = [self._o.valid] if self._registered_output else []
+        return sum(held + out, Const(0, 1))
+
+    @property
+    def sink(self):
+        """The stream the pipeline delivers into (its ``o``)."""
+        return self._o
 
     def output(self, valid, payload):
         """Drive the output register: loaded with ``payload`` whenever the pipeline advances."""
         m, o = self._m, self._o
+        self._registered_output = True
         if self.coarse:
             m.d.comb += self.clock_gate.eq(Cat(*self._valids, o.valid).any())
         self.load(o.valid, valid, self.advance)

@@ -303,6 +303,89 @@ class EncoderSpec(Elaboratable):
         return m
 
 
+class StableSpec(Elaboratable):
+    """Any block with streams ``i`` and ``o`` (``build()`` makes it): on any input beats
+    and any output backpressure the output is held while stalled (k-induction).  For the
+    blocks whose counting contract is not proved apart (the whole DNA-TEQ engine)."""
+
+    def __init__(self, build):
+        self.build = build
+
+    def elaborate(self, platform):
+        m = Module()
+        dut = _elaborated(m, "dut", self.build(), platform)
+        any_stream(m, dut.i, "i")
+        m.d.comb += dut.o.ready.eq(AnySeq(1))
+        assert_stable(m, dut.o, "o")
+        return m
+
+
+class EngineCountSpec(Elaboratable):
+    """:class:`hw.dnateq.DnaTeqDotProduct`: each completed dot product (a ``last`` pair
+    beat) is handed to the post-processor as exactly ``pes`` last steps, one per PE: the
+    dot products in times ``pes`` minus the last steps issued = those owed (``pes`` for a
+    dot product held in the counters, ``pes - pe`` for the one being post-processed).
+    With the post-processor's own count proof (results = last steps in - in flight) this
+    is the engine's contract: one result per PE per dot product, none lost or repeated.
+    k-induction."""
+
+    def __init__(self, params):
+        self.params = params
+
+    def elaborate(self, platform):
+        m = Module()
+        dut = _elaborated(m, "dut", _dnateq(self.params), platform)
+        any_stream(m, dut.i, "i")
+        m.d.comb += dut.o.ready.eq(AnySeq(1))
+        probe, pes, width = dut.probes, dut.pes, 5
+        dps = counter(m, probe.take & dut.i.payload.last, width, "dot_products")
+        issued = counter(m, probe.last_issued, width, "last_steps")
+        owed = Mux(probe.held, pes, 0) + Mux(probe.busy, pes - probe.pe, 0)
+        m.d.comb += Assert(((dps * pes) - issued)[:width] == owed)
+        m.d.comb += Assert(probe.pe < pes)
+        with m.If(~probe.busy):
+            m.d.comb += Assert((probe.pe == 0) & (probe.group == 0))
+        return m
+
+
+class BankSpec(Elaboratable):
+    """:class:`hw.mac.ResultBank`: each set taken gives out its ``count`` results, in
+    order, none lost or repeated (sets in x count - results out = ``count - index`` while
+    a set is pending), held while stalled.  k-induction."""
+
+    def __init__(self, count):
+        self.count = count
+
+    def elaborate(self, platform):
+        from hw.mac import ResultBank
+        m = Module()
+        dut = _elaborated(m, "dut", ResultBank(self.count, unsigned(4)), platform)
+        any_stream(m, dut.i, "i")
+        m.d.comb += dut.o.ready.eq(AnySeq(1))
+        sets = counter(m, dut.i.valid & dut.i.ready, 5, "sets")
+        given = counter(m, dut.o.valid & dut.o.ready, 5, "given")
+        probe = dut.probes
+        owed = Mux(probe.pending, self.count - probe.index, 0)
+        m.d.comb += Assert(((sets * self.count) - given)[:5] == owed)
+        m.d.comb += Assert(probe.index < self.count)
+        with m.If(~probe.pending):
+            m.d.comb += Assert(probe.index == 0)
+        # In order: the result given is element `index` of the set taken last.
+        last_set = Signal.like(Value.cast(dut.i.payload), name="last_set")
+        with m.If(dut.i.valid & dut.i.ready):
+            m.d.sync += last_set.eq(dut.i.payload)
+        with m.If(probe.pending):            # the registers hold the set taken last
+            for k, reg in enumerate(probe.results):
+                m.d.comb += Assert(reg == last_set[4 * k:4 * k + 4])
+        with m.If(dut.o.valid):
+            with m.Switch(probe.index):
+                for k in range(self.count):
+                    with m.Case(k):
+                        m.d.comb += Assert(dut.o.payload == last_set[4 * k:4 * k + 4])
+        assert_stable(m, dut.o, "o")
+        return m
+
+
 # ---------------------------------------------------------------- Huffman decoder
 
 class HuffmanSpec(Elaboratable):
@@ -375,8 +458,9 @@ class MacSpec(Elaboratable):
     """:class:`hw.mac.DotProductUnit`: every result equals ``bias + sum (a + offset) * w``
     of its packet (per PE, in PE order), wrapped or saturated after every beat as
     :func:`golden.mac.dot_product`; BMC (packets as long as the depth allows).  With
-    ``functional=False``, by k-induction: the output held while stalled and (one PE) the
-    packets in minus the results out = the packets in flight (none lost or repeated)."""
+    ``functional=False``, by k-induction: the output held while stalled, and the packets
+    in minus the results (with several PEs: result sets handed to the bank) out = the
+    packets in flight (none lost or repeated)."""
 
     def __init__(self, params, *, functional=True, broken=False):
         self.params, self.functional, self.broken = params, functional, broken
@@ -391,12 +475,14 @@ class MacSpec(Elaboratable):
             m.d.comb += dut.input_offset.eq(AnyConst(signed(dut.width + 1)))
         assert_stable(m, dut.o, "o")
         if not self.functional:
-            if dut.pes == 1:                # one result per packet: none lost or repeated
-                packets = counter(m, dut.i.valid & dut.i.ready & dut.i.payload.last, 4,
-                                  "packets")
-                results = counter(m, dut.o.valid & dut.o.ready, 4, "results")
-                m.d.comb += Assert((packets - results)[:4] ==
-                                   dut.pipeline.occupancy("last"))
+            # One result set per packet, none lost or repeated: with one PE the results
+            # themselves, with several the sets handed to the result bank (BankSpec proves
+            # the bank gives each set out once, in order).
+            sink = dut.pipeline.sink
+            packets = counter(m, dut.i.valid & dut.i.ready & dut.i.payload.last, 4,
+                              "packets")
+            handed = counter(m, sink.valid & sink.ready, 4, "handed")
+            m.d.comb += Assert((packets - handed)[:4] == dut.pipeline.occupancy("last"))
             return m
         beat, pes, aw = dut.i.payload, dut.pes, dut.acc_width
         took = dut.i.valid & dut.i.ready
@@ -554,6 +640,17 @@ COUNTER_PARAMS = tuple({"n": 3, "width": 5, "pp_lanes": pp, "fold_c3": fold, "is
                                                    (4, True, True, "twos")))
 
 
+DNATEQ_PARAMS = ({"n": 3, "lanes": 1, "max_length": 8, "lut_width": 4, "frac_bits": 0,
+                  "pp_lanes": 4},
+                 {"n": 3, "lanes": 2, "pes": 2, "max_length": 8, "lut_width": 4,
+                  "frac_bits": 0, "pp_lanes": 2})
+
+
+def _dnateq(params):
+    from hw.dnateq import DnaTeqDotProduct
+    return DnaTeqDotProduct(**params)
+
+
 def _label(params) -> str:
     return ",".join(f"{k}={v}" for k, v in params.items())
 
@@ -594,8 +691,8 @@ PROOFS = [
             "MAC: each result = bias + sum (a + offset) * w of its packet, per PE, bounded",
             engine="smtbmc boolector") for p in MAC_PARAMS),
     *(Proof(f"mac/{_label(p)}/stream", (lambda p=p: MacSpec(p, functional=False)), "prove",
-            2, "MAC: output held while stalled" + ("; one result per packet (none lost or "
-            "repeated)" if p.get("pes", 1) == 1 else "")) for p in MAC_PARAMS),
+            2, "MAC: one result (set) per packet, none lost or repeated; output held while "
+            "stalled") for p in MAC_PARAMS),
     *(Proof(f"dnateq/counters/{_label(p)}", (lambda p=p: CounterBankSpec(**p)), "bmc", 10,
             "DNA-TEQ counters + snapshot = the identity's counts at every step, bounded",
             engine="smtbmc boolector") for p in COUNTER_PARAMS),
@@ -603,6 +700,15 @@ PROOFS = [
             pp_lanes=pp, count_width=3, lut_width=4, result_width=12)), "bmc", 7,
             "DNA-TEQ post-processor = sum of +-count * LUT per dot product, bounded",
             engine="smtbmc boolector") for pp in (1, 2)),
+    *(Proof(f"dnateq/engine/{_label(p)}/count", (lambda p=p: EngineCountSpec(p)), "prove",
+            2, "DNA-TEQ engine: pes last steps per dot product handed over, none lost or "
+            "repeated") for p in DNATEQ_PARAMS),
+    *(Proof(f"mac/result-bank/count={k}", (lambda k=k: BankSpec(k)), "prove", 2,
+            "MAC result bank: each set given out in order, none lost or repeated, held "
+            "while stalled") for k in (2, 3)),
+    *(Proof(f"dnateq/engine/{_label(p)}/stream",
+            (lambda p=p: StableSpec(lambda: _dnateq(p))), "prove", 2,
+            "DNA-TEQ engine (whole block): output held while stalled") for p in DNATEQ_PARAMS),
     *(Proof(f"dnateq/post/pp_lanes={pp}/stream", (lambda pp=pp: PostProcessorSpec(
             functional=False, pp_lanes=pp, count_width=3, lut_width=4, result_width=12)),
             "prove", 2, "DNA-TEQ post-processor: one result per last step (none lost or "
