@@ -58,6 +58,13 @@ def any_stream(m, stream_, name):
     source_rule(m, stream_, name)
 
 
+def stream_env(m, dut):
+    """The usual environment of a block: any beats on ``i`` (under the stream rule), any
+    backpressure on ``o``."""
+    any_stream(m, dut.i, "i")
+    m.d.comb += dut.o.ready.eq(AnySeq(1))
+
+
 def source_rule(m, s, name):
     """Assume the producer's side of the stream rule on ``s``."""
     ok = _once(m)
@@ -245,8 +252,7 @@ class RequantSpec(Elaboratable):
         m = Module()
         dut = _elaborated(m, "dut", Requantizer(rounding=self.rounding, latency=self.latency),
                           platform)
-        any_stream(m, dut.i, "i")
-        m.d.comb += dut.o.ready.eq(AnySeq(1))
+        stream_env(m, dut)
         beat = dut.i.payload
         m.d.comb += Assume((beat.shift >= -31) & (beat.shift <= 30))
         m.d.comb += Assume((beat.multiplier == 0) | (beat.multiplier >= (1 << 30)))
@@ -293,8 +299,7 @@ class EncoderSpec(Elaboratable):
         from hw.dnaenc import DnaTeqEncoder
         m = Module()
         dut = _elaborated(m, "dut", DnaTeqEncoder(n=self.n, width=self.width), platform)
-        any_stream(m, dut.i, "i")
-        m.d.comb += dut.o.ready.eq(AnySeq(1))
+        stream_env(m, dut)
         taken = counter(m, dut.i.valid & dut.i.ready & ~dut.i.payload.load, 4, "taken")
         given = counter(m, dut.o.valid & dut.o.ready, 4, "given")
         m.d.comb += Assert((taken - given)[:4] == dut.pipeline.occupancy())
@@ -314,8 +319,7 @@ class StableSpec(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         dut = _elaborated(m, "dut", self.build(), platform)
-        any_stream(m, dut.i, "i")
-        m.d.comb += dut.o.ready.eq(AnySeq(1))
+        stream_env(m, dut)
         assert_stable(m, dut.o, "o")
         return m
 
@@ -335,8 +339,7 @@ class EngineCountSpec(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         dut = _elaborated(m, "dut", _dnateq(self.params), platform)
-        any_stream(m, dut.i, "i")
-        m.d.comb += dut.o.ready.eq(AnySeq(1))
+        stream_env(m, dut)
         probe, pes, width = dut.probes, dut.pes, 5
         dps = counter(m, probe.take & dut.i.payload.last, width, "dot_products")
         issued = counter(m, probe.last_issued, width, "last_steps")
@@ -360,8 +363,7 @@ class BankSpec(Elaboratable):
         from hw.mac import ResultBank
         m = Module()
         dut = _elaborated(m, "dut", ResultBank(self.count, unsigned(4)), platform)
-        any_stream(m, dut.i, "i")
-        m.d.comb += dut.o.ready.eq(AnySeq(1))
+        stream_env(m, dut)
         sets = counter(m, dut.i.valid & dut.i.ready, 5, "sets")
         given = counter(m, dut.o.valid & dut.o.ready, 5, "given")
         probe = dut.probes
@@ -469,8 +471,7 @@ class MacSpec(Elaboratable):
         from hw.mac import DotProductUnit
         m = Module()
         dut = _elaborated(m, "dut", DotProductUnit(**self.params), platform)
-        any_stream(m, dut.i, "i")
-        m.d.comb += dut.o.ready.eq(AnySeq(1))
+        stream_env(m, dut)
         if dut.offset:
             m.d.comb += dut.input_offset.eq(AnyConst(signed(dut.width + 1)))
         assert_stable(m, dut.o, "o")
@@ -589,8 +590,7 @@ class PostProcessorSpec(Elaboratable):
         from hw.dnateq import PostProcessor
         m = Module()
         dut = _elaborated(m, "dut", PostProcessor(**self.params), platform)
-        any_stream(m, dut.i, "i")
-        m.d.comb += dut.o.ready.eq(AnySeq(1))
+        stream_env(m, dut)
         assert_stable(m, dut.o, "o")
         if not self.functional:             # one result per last step: none lost or repeated
             lasts = counter(m, dut.i.valid & dut.i.ready & dut.i.payload.last, 4, "lasts")
