@@ -65,22 +65,24 @@ def stream_env(m, dut):
     m.d.comb += dut.o.ready.eq(AnySeq(1))
 
 
-def source_rule(m, s, name):
-    """Assume the producer's side of the stream rule on ``s``."""
+def _held_while_stalled(m, s, name, check):
+    """``check`` (``Assume`` or ``Assert``) the stream rule on ``s``: after a clock with
+    ``valid & ~ready``, ``valid`` is high with the same payload."""
     ok = _once(m)
     held = past(m, s.valid & ~s.ready, name=f"{name}_held")
     payload = past(m, Value.cast(s.payload), name=f"{name}_payload_q")
     with m.If(ok & held):
-        m.d.comb += Assume(s.valid & (Value.cast(s.payload) == payload))
+        m.d.comb += check(s.valid & (Value.cast(s.payload) == payload))
+
+
+def source_rule(m, s, name):
+    """Assume the producer's side of the stream rule on an input stream ``s``."""
+    _held_while_stalled(m, s, name, Assume)
 
 
 def assert_stable(m, s, name):
     """Assert the consumer's side on an output stream ``s``: held while stalled."""
-    ok = _once(m)
-    held = past(m, s.valid & ~s.ready, name=f"{name}_stalled")
-    payload = past(m, Value.cast(s.payload), name=f"{name}_out_q")
-    with m.If(ok & held):
-        m.d.comb += Assert(s.valid & (Value.cast(s.payload) == payload))
+    _held_while_stalled(m, s, name, Assert)
 
 
 def counter(m, event, width, name) -> Signal:
