@@ -25,7 +25,7 @@ help:
 	@echo "  make sim       cocotb testbenches on SIM=verilator|icarus (WAVES=1 for waveforms)"
 	@echo "  make synth     Yosys area/timing/energy reports of every block, without and with"
 	@echo "                 clock gating, into build/reports/ (SYNTH_ARGS='--sweep mac:lanes=1,2,4'"
-	@echo "                 ...; python -m synth --help)"
+	@echo "                 ...; python -m quantrtl.synth --help)"
 	@echo "  make headline  INT8 vs DNA-TEQ on MiniLM's dot products, three gating models, into"
 	@echo "                 build/reports/headline.* (HEADLINE_ARGS='--bits 3,4 --pes 1' ...)"
 	@echo "  make experiments  Table I fits, DNA-TEQ and DQA on MiniLM and digits (build/reports/)"
@@ -58,7 +58,7 @@ sim: $(STAMP) $(if $(filter icarus,$(SIM)),icarus)
 
 synth: $(STAMP) icarus
 	bash tools/fetch-osu018.sh build/tech
-	$(PY) -m synth -o build/reports $(SYNTH_ARGS)
+	$(PY) -m quantrtl.synth -o build/reports $(SYNTH_ARGS)
 
 headline: $(STAMP) icarus
 	bash tools/fetch-osu018.sh build/tech
@@ -79,7 +79,7 @@ bench: $(STAMP) icarus
 	$(PY) -m quantrtl.bench_huffman -o build/bench
 
 formal: $(STAMP)
-	$(PY) -m tb.formal -o build/formal $(FORMAL_ARGS)
+	$(PY) -m quantrtl.tb.formal -o build/formal $(FORMAL_ARGS)
 
 fuzz: $(STAMP) icarus
 	$(PY) -m quantrtl.fuzz -o build/reports $(FUZZ_ARGS)

@@ -50,7 +50,7 @@ from amaranth import signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from golden.mac import OVERFLOW_MODES
+from quantrtl.golden.mac import OVERFLOW_MODES
 from quantrtl.params import Param, check_int
 from .pipeline import StallPipeline, register, saturate, select, tree_sum
 

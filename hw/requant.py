@@ -26,7 +26,7 @@ from amaranth import Const, Module, Mux, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from golden.requant import RoundingMode
+from quantrtl.golden.requant import RoundingMode
 from quantrtl.params import Param
 from .pipeline import StallPipeline
 

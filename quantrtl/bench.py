@@ -9,10 +9,10 @@ golden models disagree.  Three parts:
    products of 16 pairs: dot products/s and MACs/s) and ``requant`` (single accumulators),
    both with default parameters: the wall time, measured inside the simulation, of one
    :func:`tb.harness.run_vectors` call that compares every output with the golden model
-   (``tb/bench_speed.py``).  Building the RTL and starting the simulator are excluded.
+   (``tb/tests/bench_speed.py``).  Building the RTL and starting the simulator are excluded.
 2. **The requantizer's latency and throughput at every shift** from -31 to 30, for each
    ``latency`` parameter 1 to 3 and each rounding mode, with an input beat offered every
-   cycle and the output always ready (``tb/bench_throughput.py``).
+   cycle and the output always ready (``tb/tests/bench_throughput.py``).
 3. **Golden-model speed**: the vectorised :func:`golden.requant.requantize` against the
    plain-Python loop :func:`golden.scalar.requantize_loop` on the same data, both rounding
    modes, elements per second and speed-up; the two results must be identical.
@@ -101,7 +101,7 @@ def _simulate_job(job: dict) -> dict:
     A module-level function so that a worker process can run it; the simulator's output goes
     to the job's log file (this process's file descriptors are redirected around the run).
     """
-    from tb.runner import SimulationError, simulate
+    from quantrtl.tb.runner import SimulationError, simulate
 
     figure_path, log_path = Path(job["figure"]), Path(job["log"])
     figure_path.unlink(missing_ok=True)
@@ -206,7 +206,7 @@ SPEED_RUNS = (("mac", "mac_dot_products", f"dot products of {DOT_LENGTH}"),
 def _speed_job(sims: _Sims, sim: str, block: str, count: int, name: str) -> dict:
     from quantrtl.blocks import get_block
 
-    return sims.job(sim, block, get_block(block).defaults(), "tb.bench_speed", name,
+    return sims.job(sim, block, get_block(block).defaults(), "quantrtl.tb.tests.bench_speed", name,
                     {"QUANTRTL_BENCH_COUNT": count, "QUANTRTL_BENCH_DOT_LENGTH": DOT_LENGTH})
 
 
@@ -258,7 +258,7 @@ def bench_vectors_per_second(sims: _Sims, sim: str, sizes: dict) -> list[dict]:
 
 def sweep_jobs(sims: _Sims, sim: str, roundings, beats_per_shift: int) -> list[dict]:
     return [sims.job(sim, "requant", {"rounding": rounding, "latency": latency},
-                     "tb.bench_throughput", f"shifts-{sim}-{rounding}-latency{latency}",
+                     "quantrtl.tb.tests.bench_throughput", f"shifts-{sim}-{rounding}-latency{latency}",
                      {"QUANTRTL_BENCH_BEATS_PER_SHIFT": beats_per_shift})
             for rounding in roundings for latency in LATENCIES]
 
@@ -283,7 +283,7 @@ def sweep_entry(sim: str, fig: dict) -> dict:
 
 
 def _job_done(job: dict, fig: dict) -> None:
-    if job["module"] == "tb.bench_throughput":
+    if job["module"] == "quantrtl.tb.tests.bench_throughput":
         e = sweep_entry(job["sim"], fig)
         _progress(f"{job['sim']} requant {_params_text(job['params'])}: latency "
                   f"{e['latency_min']}..{e['latency_max']} cycles, "
@@ -302,7 +302,7 @@ def _job_done(job: dict, fig: dict) -> None:
 def golden_data(n: int, seed: int):
     """Random int32 accumulators of every magnitude, per-element multipliers and shifts over
     the whole contract; scalars zero point and int8 clamp."""
-    from golden.requant import MULTIPLIER_MAX, MULTIPLIER_MIN, SHIFT_MAX, SHIFT_MIN
+    from quantrtl.golden.requant import MULTIPLIER_MAX, MULTIPLIER_MIN, SHIFT_MAX, SHIFT_MIN
 
     rng = np.random.default_rng(seed)
     acc = rng.integers(-(1 << 31), (1 << 31) - 1, size=n, endpoint=True) >> rng.integers(
@@ -323,8 +323,8 @@ def _best_time(fn, repeats: int):
 
 
 def bench_golden(sizes: dict, seed: int) -> list[dict]:
-    from golden.requant import requantize
-    from golden.scalar import requantize_loop
+    from quantrtl.golden.requant import requantize
+    from quantrtl.golden.scalar import requantize_loop
 
     n_vec, n_loop = sizes["golden_vector_elements"], sizes["golden_loop_elements"]
     acc, multiplier, shift, scalars = golden_data(max(n_vec, n_loop), seed)
@@ -516,7 +516,7 @@ def run_bench(out_dir: Path, *, quick: bool = False, simulators=("verilator", "i
     CPU; their figures are clock cycles, not wall time); (b) the timed vectors/s runs, one at
     a time with nothing else of the bench running; (c) the golden-model timings.
     """
-    from tb.runner import simulator_status
+    from quantrtl.tb.runner import simulator_status
 
     started = time.perf_counter()
     out_dir = Path(out_dir).resolve()  # the simulators run in their build directories
@@ -591,7 +591,7 @@ def run_bench(out_dir: Path, *, quick: bool = False, simulators=("verilator", "i
 
 
 def main(argv=None) -> int:
-    from tb.runner import SIMULATORS
+    from quantrtl.tb.runner import SIMULATORS
 
     parser = argparse.ArgumentParser(
         prog="python -m quantrtl.bench",

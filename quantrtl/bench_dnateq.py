@@ -22,7 +22,7 @@ Run as ``python -m quantrtl.bench_dnateq [--quick] [-o build/bench] [--thr-w 0.1
 4. **Distribution fit** (Table I of the paper): mean RSS of each distribution over the
    layers' weights and activations.
 5. **Datapath cycles per dot product**, measured in simulation (Verilator, the
-   ``throughput`` test of ``tb/test_dnateq.py``) for the default block and an ``n = 7``
+   ``throughput`` test of ``tb/tests/test_dnateq.py``) for the default block and an ``n = 7``
    block; with the formula applied to MiniLM's dot-product lengths (384, 1536) next to the
    INT8 MAC's ``ceil(K / lanes)``.
 
@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from golden import dnateq as g
+from quantrtl.golden import dnateq as g
 
 __all__ = ["main", "run_bench"]
 
@@ -172,7 +172,7 @@ def accuracy_section(res, weights, acts, model, tokens=64, channels=64):
                      "err_int8_vs_float": e["err_int8_vs_float"]})
     embed = {}
     if model is not None and hasattr(model, "forward"):
-        from golden import quant
+        from quantrtl.golden import quant
         from quantrtl.models.minilm import SENTENCES, cosine_similarity
         params = {r.name: r for r in res["layers"]}
         ref = model.forward(SENTENCES)
@@ -210,7 +210,7 @@ def fit_section(names, weights, acts):
 
 
 def sim_section(quick):
-    from tb.runner import simulate, simulator_status
+    from quantrtl.tb.runner import simulate, simulator_status
     from quantrtl.blocks import get_block
     ok, reason = simulator_status("verilator")
     if not ok:
@@ -221,7 +221,7 @@ def sim_section(quick):
         c = block.build(params)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "cycles.json"
-            simulate("dnateq", params, "tb.test_dnateq", sim="verilator",
+            simulate("dnateq", params, "quantrtl.tb.tests.test_dnateq", sim="verilator",
                      testcase="throughput", seed=1,
                      extra_env={"QUANTRTL_BENCH_OUT": str(path)})
             measured = json.loads(path.read_text())

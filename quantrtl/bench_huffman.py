@@ -6,7 +6,7 @@ stream differs from the golden model or the two golden decoders disagree.  Three
 
 1. **Decoded symbols per clock** of ``hw.huffman`` (default parameters, ``lanes`` 1, 2 and
    4) with a word offered every clock and the output ready with probability 1.0, 0.75,
-   0.5, 0.25: the cocotb test ``tb.test_huffman.throughput`` (skewed 16-symbol streams,
+   0.5, 0.25: the cocotb test ``quantrtl.tb.tests.test_huffman.throughput`` (skewed 16-symbol streams,
    codes of at most 4 bits), every symbol checked against the golden model.
 2. **Golden speed**: :func:`golden.huffman.encode` and :func:`golden.huffman.decode`
    (vectorised) against :func:`golden.huffman.decode_bitwise` (plain Python, bit by bit),
@@ -75,8 +75,8 @@ def _activations(quick: bool):
 
 
 def bench_compression(quick: bool):
-    from golden import dqa
-    from golden.huffman import build_code, encode
+    from quantrtl.golden import dqa
+    from quantrtl.golden.huffman import build_code, encode
 
     acts, weights, source = _activations(quick)
     rng = np.random.default_rng(1)
@@ -147,7 +147,7 @@ def _best(fn, repeats):
 
 
 def bench_golden(streams, quick: bool):
-    from golden.huffman import build_code, decode, decode_bitwise, encode
+    from quantrtl.golden.huffman import build_code, decode, decode_bitwise, encode
 
     m = 3
     pool = np.concatenate(streams[m]) if streams[m] else np.zeros(0, np.int64)
@@ -170,7 +170,7 @@ def bench_golden(streams, quick: bool):
 
 
 def bench_hardware(sim: str, quick: bool, out_dir: Path):
-    from tb.runner import simulate
+    from quantrtl.tb.runner import simulate
     results = []
     for lanes in LANES:
         params = {"lanes": lanes}
@@ -189,7 +189,7 @@ def bench_hardware(sim: str, quick: bool, out_dir: Path):
                     os.dup2(fh.fileno(), 1)
                     os.dup2(fh.fileno(), 2)
                     try:
-                        simulate("huffman", params, "tb.test_huffman", sim=sim,
+                        simulate("huffman", params, "quantrtl.tb.tests.test_huffman", sim=sim,
                                  testcase="throughput", seed=1, extra_env={
                                      "QUANTRTL_BENCH_OUT": str(figure),
                                      "QUANTRTL_READY_LEVELS": ",".join(map(str, READY_LEVELS)),

@@ -99,8 +99,8 @@ def load_vectors(path) -> dict:
 def cmd_run(args, extra) -> int:
     import numpy as np
 
-    from tb.adapters import adapter_for
-    from tb.runner import run_block
+    from quantrtl.tb.adapters import adapter_for
+    from quantrtl.tb.runner import run_block
 
     block = get_block(args.block)
     params = block.resolve(_parse_block_params(block, extra))
@@ -139,7 +139,7 @@ def cmd_summary(args, extra) -> int:
 
 
 def cmd_synth(args, extra) -> int:
-    from synth.__main__ import main as synth_main
+    from quantrtl.synth.__main__ import main as synth_main
     return synth_main(extra)
 
 

@@ -4,7 +4,7 @@ Run as ``python -m quantrtl.fuzz [-o build/reports] [--cases N] [--examples N]
 [--sims verilator,icarus] [--seed S]``.  Two parts, each bounded in ``make test`` and large
 here:
 
-1. **Huffman decoder RTL fuzz**: the cocotb test ``tb.test_huffman.fuzz`` on the three
+1. **Huffman decoder RTL fuzz**: the cocotb test ``quantrtl.tb.tests.test_huffman.fuzz`` on the three
    parameter sets of ``tests/test_sim_huffman.py`` and each simulator, ``--cases`` random
    cases each (:mod:`tb.huffman_fuzz`: good packets, corrupt tables, corrupt streams, huge
    and zero counts, garbage beats, table reuse); every case's symbols and error kind must
@@ -63,7 +63,7 @@ def provenance(seed: int) -> dict:
 
 def fuzz_rtl(sims, cases: int, seed: int) -> list[dict]:
     """Part 1: one cocotb run per parameter set and simulator."""
-    from tb.runner import SimulationError, simulate
+    from quantrtl.tb.runner import SimulationError, simulate
     rows = []
     rng = random.Random(seed)
     for params in HUFFMAN_PARAMS:
@@ -73,7 +73,7 @@ def fuzz_rtl(sims, cases: int, seed: int) -> list[dict]:
                 out = Path(tmp) / "fuzz.json"
                 t0 = time.perf_counter()
                 try:
-                    simulate("huffman", params, "tb.test_huffman", sim=sim, testcase="fuzz",
+                    simulate("huffman", params, "quantrtl.tb.tests.test_huffman", sim=sim, testcase="fuzz",
                              seed=run_seed, extra_env={"QUANTRTL_FUZZ_CASES": cases,
                                                        "QUANTRTL_FUZZ_OUT": str(out)})
                     result = json.loads(out.read_text())
@@ -152,7 +152,7 @@ def main(argv=None) -> int:
             raise ValueError(f"--cases={args.cases} and --examples={args.examples}: allowed "
                              f"at least 1")
         sims = [s.strip() for s in args.sims.split(",") if s.strip()]
-        from tb.runner import SIMULATORS
+        from quantrtl.tb.runner import SIMULATORS
         for s in sims:
             if s not in SIMULATORS:
                 raise ValueError(f"--sims: {s!r} is not a simulator: allowed "

@@ -71,7 +71,7 @@ def _pp_lanes(n: int, pes: int, length: int) -> int:
 
 def headline_plan(pes=PES, bits=BITS, lengths=LENGTHS):
     """``{(datapath, n, pes): {"engine": Design, "post": Design}}``: the designs compared."""
-    from synth.flow import Design
+    from quantrtl.synth.flow import Design
     from .headline_workloads import FRAC_BITS, LUT_WIDTH, MAX_LENGTH, result_width
     plan = {}
     int8_pes = sorted({min(p, MAX_PES.get(n, p)) for p in pes for n in bits})
@@ -135,7 +135,7 @@ def _measure_design(design, uses, fresh, root):
     ``[(key, role, runs)]``, every comparison the design serves (the requantizer serves
     every INT8 array); one result per use."""
     from quantrtl.blocks import get_block
-    from synth.flow import measure_energy, synthesize
+    from quantrtl.synth.flow import measure_energy, synthesize
     t0 = time.monotonic()
     outs = [{"key": list(key), "role": role, "design": design.as_dict(), "runs": []}
             for key, role, _ in uses]
@@ -352,7 +352,7 @@ def _label(r):
 
 
 def markdown(rows, *, scope="datapath", workload="minilm", gatings=GATINGS, length=None):
-    from synth.report import markdown_table
+    from quantrtl.synth.report import markdown_table
     sel = [dict(r, datapath_label=_label(r)) for r in rows
            if r["scope"] == scope and r["workload"] == workload and r["gating"] in gatings
            and (length is None or r["length"] == length) and "error" not in r]
@@ -364,7 +364,7 @@ def markdown(rows, *, scope="datapath", workload="minilm", gatings=GATINGS, leng
 
 
 def breakdown_table(rows, *, pes=1, length=384, gating="icg", workload="minilm"):
-    from synth.report import markdown_table
+    from quantrtl.synth.report import markdown_table
     sel = [r for r in rows if r["scope"] == "datapath" and r["workload"] == workload
            and r["gating"] == gating and r["pes"] == pes and r["length"] == length
            and "error" not in r]
@@ -416,7 +416,7 @@ def write_reports(out: Path, rows, results, meta) -> dict:
 
 
 def glitch_table(glitch) -> str:
-    from synth.report import markdown_table
+    from quantrtl.synth.report import markdown_table
     return markdown_table(glitch, ["design", "gating", "delays", "zero_delay_pj",
                                    "timed_pj", "glitch_share", "glitch_share_logic"],
                           ["design", "gating", "delays", "zero-delay pJ / dot product",
@@ -486,7 +486,7 @@ def ablation(*, bits=(3, 5), length=384, jobs=2, root=Path("build") / "synth",
     """What each DNA-TEQ technique saves: the P = 1 datapath on MiniLM's dot products of
     ``length``, one technique added at a time (:data:`ABLATION`), under the three gating
     models; INT8 alongside."""
-    from synth.flow import Design
+    from quantrtl.synth.flow import Design
     base_plan = headline_plan((1,), bits, (length,))
     plan = {("int8", 8, 1): base_plan[("int8", 8, 1)]}
     for n in bits:
@@ -545,7 +545,7 @@ def main(argv=None) -> int:
         except ValueError as exc:
             print(f"python -m quantrtl.headline: {exc}", file=sys.stderr)
             return 2
-        from synth.report import markdown_table
+        from quantrtl.synth.report import markdown_table
         t0 = time.monotonic()
         rows = ablation(jobs=args.jobs, root=args.root, fresh=args.fresh)
         args.out.mkdir(parents=True, exist_ok=True)
@@ -611,8 +611,8 @@ def glitch_bounds(plan, results, root, *, dots: int = 2) -> list:
     on ``dots`` MiniLM dot products of the shortest length: how much the zero-delay energy
     underestimates, with transport delay (an upper estimate of the glitching) and with
     inertial delay (pulses shorter than a gate's delay swallowed: the realistic one)."""
-    from synth.flow import synthesize
-    from synth.glitch import measure_glitch
+    from quantrtl.synth.flow import synthesize
+    from quantrtl.synth.glitch import measure_glitch
     out = []
     length = min(LENGTHS)
     for key, designs in plan.items():

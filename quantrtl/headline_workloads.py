@@ -25,9 +25,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from golden import dnateq as g
-from golden.quant import calibrate, quantize
-from golden.requant import quantize_multiplier
+from quantrtl.golden import dnateq as g
+from quantrtl.golden.quant import calibrate, quantize
+from quantrtl.golden.requant import quantize_multiplier
 
 __all__ = ["Layer", "minilm_layer", "synthetic_layer", "int8_vectors", "dnateq_vectors",
            "MINILM_LAYERS", "MAX_LENGTH", "FRAC_BITS", "LUT_WIDTH", "select_rows",
@@ -78,7 +78,7 @@ def minilm_layer(length: int) -> Layer:
 def synthetic_layer(length: int, *, tokens: int = 256, outputs: int = 256) -> Layer:
     """ReLU activations max(0, N(0, 1)) and Laplace(0, 0.05) weights (the synthetic layer
     of :mod:`synth.workloads`), no bias."""
-    from synth.workloads import synthetic_layer as draw
+    from quantrtl.synth.workloads import synthetic_layer as draw
     x, _ = draw(11, tokens, length)
     _, w = draw(12, outputs, length)
     return Layer(f"synthetic-{length}", x, w, np.zeros(outputs),
@@ -136,7 +136,7 @@ def _dnateq_params(layer: Layer, n: int):
 def dnateq_vectors(layer: Layer, n: int, tokens, channels) -> tuple[dict, dict, dict]:
     """``(dnateq vectors, dnaenc vectors, facts)`` of the selected dot products at ``n``
     bits (the engine's vectors give the layer parameters, from which it builds the LUT)."""
-    from golden.dnateq_encode import thresholds
+    from quantrtl.golden.dnateq_encode import thresholds
     pes = channels.shape[1]
     res = _dnateq_params(layer, n)
     px, pw = res.acts, res.weights

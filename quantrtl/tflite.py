@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from golden.fc import activation_range, effective_multipliers
+from quantrtl.golden.fc import activation_range, effective_multipliers
 
 __all__ = ["FCLayer", "load_fc_layers", "make_interpreter", "run_interpreter", "KERNELS"]
 

@@ -1,10 +1,10 @@
-"""``python -m synth``: synthesis, timing and energy reports of quantrtl's blocks.
+"""``python -m quantrtl.synth``: synthesis, timing and energy reports of quantrtl's blocks.
 
-    python -m synth                          # the default set -> build/reports/
-    python -m synth --sweep mac:lanes=1,2,4,8 --sweep requant:latency=1,2,3
-    python -m synth --config sweep.json      # designs/sweeps/lengths from a JSON file
-    python -m synth --block mac --param lanes=4 --no-energy   # one design
-    python -m synth --list                   # what the default set contains
+    python -m quantrtl.synth                          # the default set -> build/reports/
+    python -m quantrtl.synth --sweep mac:lanes=1,2,4,8 --sweep requant:latency=1,2,3
+    python -m quantrtl.synth --config sweep.json      # designs/sweeps/lengths from a JSON file
+    python -m quantrtl.synth --block mac --param lanes=4 --no-energy   # one design
+    python -m quantrtl.synth --list                   # what the default set contains
 
 Designs run in parallel (``--jobs``, default: the machine's cores); every design's
 results are cached under ``build/synth/`` (``--fresh`` recomputes).  Every design's energy is
@@ -78,7 +78,7 @@ def _progress(progress, k, total, r, start):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m synth", description=__doc__.split("\n")[0],
+    ap = argparse.ArgumentParser(prog="python -m quantrtl.synth", description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-o", "--out", type=Path, default=Path("build") / "reports")
     ap.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="work directories")
@@ -102,10 +102,10 @@ def main(argv=None) -> int:
     try:
         lengths = tuple(int(x) for x in args.lengths.split(",") if x)
     except ValueError:
-        print("python -m synth: --lengths takes comma-separated integers", file=sys.stderr)
+        print("python -m quantrtl.synth: --lengths takes comma-separated integers", file=sys.stderr)
         return 2
     if not lengths or min(lengths) < 1:
-        print("python -m synth: --lengths needs positive integers", file=sys.stderr)
+        print("python -m quantrtl.synth: --lengths needs positive integers", file=sys.stderr)
         return 2
 
     try:
@@ -126,7 +126,7 @@ def main(argv=None) -> int:
             sweep += cfg["sweeps"]
             lengths = cfg["lengths"]
     except ValueError as exc:
-        print(f"python -m synth: {exc}", file=sys.stderr)
+        print(f"python -m quantrtl.synth: {exc}", file=sys.stderr)
         return 2
     if args.list:
         for d in designs + sweep:
@@ -136,7 +136,7 @@ def main(argv=None) -> int:
         check_writable_dir(args.out)
         check_writable_dir(args.root)
     except ValueError as exc:
-        print(f"python -m synth: {exc}", file=sys.stderr)
+        print(f"python -m quantrtl.synth: {exc}", file=sys.stderr)
         return 2
     sweep = [d for d in dict.fromkeys(sweep) if d not in designs]
     start = time.monotonic()

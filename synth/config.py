@@ -1,4 +1,4 @@
-"""What ``python -m synth`` runs by default, and how sweeps are described.
+"""What ``python -m quantrtl.synth`` runs by default, and how sweeps are described.
 
 A new block joins the default set and the sweeps by appearing in the registry
 (``quantrtl.blocks.BLOCKS``) with an energy workload (:data:`synth.workloads.WORKLOADS`);

@@ -31,7 +31,6 @@ __all__ = ["Design", "run_point", "rtl", "FLOW_VERSION", "DEFAULT_ROOT", "assump
 FLOW_VERSION = 7     # energy results are keyed on it
 SYNTH_VERSION = 5    # synthesis + STA results are keyed on it
 DEFAULT_ROOT = Path("build") / "synth"
-_REPO = Path(__file__).resolve().parents[1]
 LABEL_PARAMS = {"dnateq": {"n"}}     # always shown in labels (DNA-TEQ's code width)
 
 
@@ -141,8 +140,8 @@ def _source_digest() -> str:
     if "digest" not in _SOURCES:
         import amaranth
 
-        import hw
         import quantrtl
+        from quantrtl import hw
         from . import helpers
         files = sorted(Path(hw.__file__).parent.glob("*.py"))
         files += [Path(quantrtl.__file__).parent / f for f in ("blocks.py", "params.py")]
@@ -280,7 +279,7 @@ def _osu_view(stat: dict, net, timing) -> dict:
 
 
 def _workload(design: Design, n: int, seed: int):
-    """``(mode, env, info)`` for the energy testbench :mod:`synth.activity_tb`."""
+    """``(mode, env, info)`` for the energy testbench :mod:`quantrtl.tb.tests.activity`."""
     if design.kind == "helper":
         from .helpers import helper_inputs
         cycles = 1024
@@ -364,7 +363,7 @@ def measure_energy(design: Design, synth: dict, *, n: int = 64, seed: int = 1,
     slews = {int(k): v for k, v in json.loads((work / SLEWS[gating]).read_text()).items()}
     from .components import attribute
     owners = attribute(net, energy_components(design))
-    from tb.env import CLOCK_PERIOD_NS
+    from quantrtl.tb.env import CLOCK_PERIOD_NS
     report = energy_from_toggles(net, per_bit, cycles, CLOCK_PERIOD_NS, slews,
                                  component=lambda inst: owners[id(inst)])
     ops = info["ops"]
@@ -435,7 +434,7 @@ def _native_activity(design, net, mode, payload, info, seed, sim=None):
                                      int(payload["QUANTRTL_CYCLES"]), random.Random(seed))
         return sim.bit_toggles(), cycles
     from quantrtl.blocks import get_block
-    from tb.adapters import adapter_for, input_streams, output_decoder
+    from quantrtl.tb.adapters import adapter_for, input_streams, output_decoder
     component = get_block(design.name).build(design.param_dict)
     adapter = adapter_for(design.name, component)
     expected = [int(v) for v in np.asarray(adapter.golden(payload)).reshape(-1)]
@@ -459,17 +458,12 @@ def _icarus_activity(design, net, work, cells, mode, payload, info, n, seed, kee
                      gating="none"):
     """``(toggles per bit, cycles)`` from Icarus + the cell models + a VCD (cocotb checks
     the outputs against the golden model)."""
-    from tb.gate_level import simulate_netlist
+    from quantrtl.tb.gate_level import simulate_netlist
     gl = work / f"gl-{gating}-n{n}"
     gl.mkdir(parents=True, exist_ok=True)
     vcd, window = gl / "activity.vcd", gl / "window.json"
     window.unlink(missing_ok=True)
     env = {"QUANTRTL_WORKLOAD_MODE": mode, "QUANTRTL_WINDOW": window}
-    # cocotb's runner hands the simulator our sys.path as PYTHONPATH; the test module lives
-    # in this package, which may be imported from the source tree rather than installed.
-    import sys
-    if str(_REPO) not in sys.path:
-        sys.path.append(str(_REPO))
     if mode == "vectors":
         np.savez(gl / "vectors.npz", **payload)
         env["QUANTRTL_VECTORS"] = gl / "vectors.npz"
@@ -477,7 +471,7 @@ def _icarus_activity(design, net, work, cells, mode, payload, info, n, seed, kee
     else:
         env.update(payload)
     simulate_netlist(work / NETLISTS[gating][1], simulation_models(cells), design.top,
-                     "synth.activity_tb",
+                     "quantrtl.tb.tests.activity",
                      block=design.name if design.kind == "block" else None,
                      params=design.param_dict if design.kind == "block" else None,
                      build_dir=gl, seed=seed, vcd=vcd, extra_env=env)

@@ -490,7 +490,7 @@ def run_stream_workload(sim: GateLevelSim, streams: dict, *, config: dict | None
 
 def run_random_workload(sim: GateLevelSim, inputs: dict, cycles: int, rng) -> int:
     """A design without streams: every port of ``inputs`` (``{name: width}``) takes a fresh
-    ``rng.getrandbits(width)`` each clock (the order of :mod:`synth.activity_tb`), for
+    ``rng.getrandbits(width)`` each clock (the order of :mod:`quantrtl.tb.tests.activity`), for
     ``cycles`` clocks after reset and four idle clocks.  Returns the counted cycles."""
     _reset(sim)
     for _ in range(4):

@@ -25,7 +25,7 @@ LUT_WIDTH = 48       # no LUT limit here: the results must fit the encoder's wid
 def _codes(x, w, n):
     """DNA-TEQ parameters and codes of ``x`` and ``w`` at the base of the grid with the
     smallest summed RMAE."""
-    from golden import dnateq as g
+    from quantrtl.golden import dnateq as g
     from .workloads import BASES
     fits = []
     for b in BASES:
@@ -39,7 +39,7 @@ def _codes(x, w, n):
 def _results(cx, cw, px, pw, width):
     """``(R, frac_bits)``: the post-processor's results at the largest ``frac_bits <= 16``
     whose results fit a signed ``width``-bit integer."""
-    from golden import dnateq as g
+    from quantrtl.golden import dnateq as g
     frac_bits = FRAC_BITS
     while True:
         lut = g.make_lut(px, pw, frac_bits=frac_bits, lut_width=LUT_WIDTH)
@@ -59,8 +59,8 @@ def dnaenc_workload(c, rng, n=64, seed=1):
     """``(vectors, info)`` of :data:`RESULTS` results (``n``, the dot-product length of the
     other workloads, is not used: the results always come from :data:`LENGTH`-pair dot
     products)."""
-    from golden import dnateq as g
-    from golden.dnateq_encode import thresholds
+    from quantrtl.golden import dnateq as g
+    from quantrtl.golden.dnateq_encode import thresholds
     from .workloads import BASES, synthetic_layer
     x, w = synthetic_layer(seed, RESULTS, LENGTH)
     px, pw, cx, cw = _codes(x, w, c.n)

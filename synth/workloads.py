@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from golden._ints import signed_range
+from quantrtl.golden._ints import signed_range
 
 __all__ = ["WORKLOADS", "USES_LENGTH", "ELEMENTS_PER_RUN", "synthetic_layer"]
 
@@ -70,7 +70,7 @@ def mac_workload(c, rng, n=64, seed=1):
 
 
 def dnateq_workload(c, rng, n=64, seed=1):
-    from golden import dnateq as g
+    from quantrtl.golden import dnateq as g
     pes = getattr(c, "pes", 1)
     count = max(2, _count(n) // pes)
     x, w = synthetic_layer(seed, count * pes, n)
@@ -102,7 +102,7 @@ def dnateq_workload(c, rng, n=64, seed=1):
 
 
 def requant_workload(c, rng, n=64, seed=1):
-    from golden.requant import MULTIPLIER_MAX, MULTIPLIER_MIN
+    from quantrtl.golden.requant import MULTIPLIER_MAX, MULTIPLIER_MIN
     count = 512
     lo, hi = signed_range(c.out_width)
     magnitude = rng.integers(0, 24, size=count)
@@ -121,7 +121,7 @@ def _dqa_tensor(seed, n, m, elements=ELEMENTS_PER_RUN, channels=64, ratio=0.4):
     """``(q, err, important)``: DQA-quantized ReLU activations of the synthetic layer,
     ``elements`` values in rows of ``channels``, a fraction ``ratio`` of channels
     important, per-tensor scale from the maximum (:mod:`golden.dqa`)."""
-    from golden import dqa
+    from quantrtl.golden import dqa
     x, _ = synthetic_layer(seed, max(1, elements // channels), channels)
     important = np.random.default_rng([seed, channels]).random(channels) < ratio
     scale = dqa.calibrate_scale(x, n)
@@ -130,7 +130,7 @@ def _dqa_tensor(seed, n, m, elements=ELEMENTS_PER_RUN, channels=64, ratio=0.4):
 
 
 def dqa_workload(c, rng, n=64, seed=1):
-    from golden.dqa import M_BITS, N_BITS
+    from quantrtl.golden.dqa import M_BITS, N_BITS
     if c.n in range(N_BITS[0], N_BITS[1] + 1) and c.m in range(M_BITS[0], M_BITS[1] + 1):
         q, err, important = _dqa_tensor(seed, c.n, c.m)
         data = "synthetic ReLU activations, DQA-quantized (40 % important channels)"
@@ -150,8 +150,8 @@ def huffman_workload(c, rng, n=64, seed=1):
     """DQA shifting errors (``m = min(symbol_bits, 4)`` bits, n = 4) of the synthetic
     activations, one stream with its own optimal code; the table load stays out of the
     window (``skip_beats``)."""
-    from golden.dqa import error_stream
-    from golden.huffman import build_code
+    from quantrtl.golden.dqa import error_stream
+    from quantrtl.golden.huffman import build_code
     m = min(c.symbol_bits, 4)
     q, err, important = _dqa_tensor(seed, 4, m, elements=4 * ELEMENTS_PER_RUN)
     symbols = error_stream(err, important)[:ELEMENTS_PER_RUN]

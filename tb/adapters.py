@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from golden._ints import signed_range
-from golden.mac import dot_product
-from golden.requant import requantize
+from quantrtl.golden._ints import signed_range
+from quantrtl.golden.mac import dot_product
+from quantrtl.golden.requant import requantize
 from quantrtl.params import check_array_range, check_fields, check_integer_array
 from .streams import PayloadCodec
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from golden import dnateq as g
-from golden import dnateq_encode as enc
+from quantrtl.golden import dnateq as g
+from quantrtl.golden import dnateq_encode as enc
 from quantrtl.params import check_array_range, check_fields
 from .streams import PayloadCodec
 

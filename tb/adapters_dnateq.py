@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from golden import dnateq as g
+from quantrtl.golden import dnateq as g
 from quantrtl.params import check_array_range, check_fields, check_int
 from .streams import PayloadCodec
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from golden._ints import signed_range
-from golden.dqa import error_stream, join
+from quantrtl.golden._ints import signed_range
+from quantrtl.golden.dqa import error_stream, join
 from quantrtl.params import check_array_range, check_fields
 from .streams import PayloadCodec
 

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from golden.huffman import CanonicalCode, build_code, check_words, encode
+from quantrtl.golden.huffman import CanonicalCode, build_code, check_words, encode
 from quantrtl.params import INT64_MAX, check_array_range, check_fields
 from .huffman_model import ERROR_NAMES, KIND, Outcome, reference_outcome
 from .streams import PayloadCodec

@@ -16,7 +16,7 @@ add the invariants they state about their own registers (``Assert`` on the forma
 platform only; they are proved, not assumed).  :func:`run_proof` writes the RTLIL and the
 ``.sby`` file into a work directory, runs ``yowasp-sby`` with the venv's Yosys, smtbmc and
 solver (the ``z3`` of the ``z3-solver`` wheel), and returns the status, the time and, on a
-failure, the counterexample trace (VCD).  ``python -m tb.formal`` runs the catalogue
+failure, the counterexample trace (VCD).  ``python -m quantrtl.tb.formal`` runs the catalogue
 (``make formal``) with progress lines and a summary table.
 """
 
@@ -186,7 +186,7 @@ def summary(results) -> str:
 def main(argv=None) -> int:
     from quantrtl.params import check_writable_dir
     from .proofs import PROOFS
-    parser = argparse.ArgumentParser(prog="python -m tb.formal",
+    parser = argparse.ArgumentParser(prog="python -m quantrtl.tb.formal",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("-o", "--output", default="build/formal")
     parser.add_argument("--only", default=None,
@@ -209,7 +209,7 @@ def main(argv=None) -> int:
         if not ok:
             raise ValueError(reason)
     except ValueError as exc:
-        print(f"tb.formal: error: {exc}", file=sys.stderr)
+        print(f"quantrtl.tb.formal: error: {exc}", file=sys.stderr)
         return 2
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()

@@ -1,7 +1,7 @@
 """Run cocotb test modules on a synthesized gate-level netlist in Icarus Verilog.
 
 The netlist written by :mod:`synth.yosys` keeps the block's top-level ports, so the same
-testbenches (``tb.test_mac``, ``tb.test_requant``, ...) run on it unchanged; the standard
+testbenches (``quantrtl.tb.tests.test_mac``, ``quantrtl.tb.tests.test_requant``, ...) run on it unchanged; the standard
 cells come from the library's Verilog models (``osu018_stdcells.v``, simulated without
 their ``specify`` delays: zero-delay).  Optionally every net of the top scope is dumped to
 a VCD file (for switching-activity energy estimates, :mod:`synth.energy`).

@@ -4,14 +4,14 @@
 corrupt stream, a huge or zero count, garbage beats -- as ``(kind, index, data, last)``
 tuples; the expected outcome of any case is :class:`tb.huffman_model.ReferenceDecoder`'s.
 The same cases drive the in-process fuzz (``tests/test_huffman_rtl.py``) and the cocotb
-fuzz on Verilator and Icarus (``tb/test_huffman.py::fuzz``, ``make fuzz``).
+fuzz on Verilator and Icarus (``tb/tests/test_huffman.py::fuzz``, ``make fuzz``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from golden.huffman import build_code, encode
+from quantrtl.golden.huffman import build_code, encode
 from .adapters_huffman import packet_tuples
 from .huffman_model import KIND
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from golden.huffman import CanonicalCode, HuffmanDecodeError, decode, kraft_sum
+from quantrtl.golden.huffman import CanonicalCode, HuffmanDecodeError, decode, kraft_sum
 
 __all__ = ["Outcome", "ReferenceDecoder", "reference_outcome", "ERROR_CODES", "ERROR_NAMES"]
 

@@ -111,7 +111,7 @@ class PipelineSpec(Elaboratable):
         self.broken = broken
 
     def elaborate(self, platform):
-        from hw.pipeline import StallPipeline
+        from quantrtl.hw.pipeline import StallPipeline
         m = Module()
         w = self.WIDTH
         i = SimpleNamespace(valid=Signal(name="i_valid"), ready=Signal(name="i_ready"),
@@ -178,7 +178,7 @@ class DqaJoinSpec(Elaboratable):
         self.n, self.m, self.broken = n, m, broken
 
     def elaborate(self, platform):
-        from hw.dqa import DqaJoin
+        from quantrtl.hw.dqa import DqaJoin
         m = Module()
         dut = _elaborated(m, "dut", DqaJoin(n=self.n, m=self.m), platform)
         any_stream(m, dut.i, "i")
@@ -250,7 +250,7 @@ class RequantSpec(Elaboratable):
         self.broken = broken
 
     def elaborate(self, platform):
-        from hw.requant import Requantizer
+        from quantrtl.hw.requant import Requantizer
         m = Module()
         dut = _elaborated(m, "dut", Requantizer(rounding=self.rounding, latency=self.latency),
                           platform)
@@ -298,7 +298,7 @@ class EncoderSpec(Elaboratable):
         self.n, self.width = n, width
 
     def elaborate(self, platform):
-        from hw.dnaenc import DnaTeqEncoder
+        from quantrtl.hw.dnaenc import DnaTeqEncoder
         m = Module()
         dut = _elaborated(m, "dut", DnaTeqEncoder(n=self.n, width=self.width), platform)
         stream_env(m, dut)
@@ -362,7 +362,7 @@ class BankSpec(Elaboratable):
         self.count = count
 
     def elaborate(self, platform):
-        from hw.mac import ResultBank
+        from quantrtl.hw.mac import ResultBank
         m = Module()
         dut = _elaborated(m, "dut", ResultBank(self.count, unsigned(4)), platform)
         stream_env(m, dut)
@@ -408,7 +408,7 @@ class HuffmanSpec(Elaboratable):
         self.params, self.claim, self.bound = params, claim, bound
 
     def elaborate(self, platform):
-        from hw.huffman import HuffmanDecoder
+        from quantrtl.hw.huffman import HuffmanDecoder
         m = Module()
         dut = _elaborated(m, "dut", HuffmanDecoder(**self.params), platform)
         any_stream(m, dut.i, "i")
@@ -470,7 +470,7 @@ class MacSpec(Elaboratable):
         self.params, self.functional, self.broken = params, functional, broken
 
     def elaborate(self, platform):
-        from hw.mac import DotProductUnit
+        from quantrtl.hw.mac import DotProductUnit
         m = Module()
         dut = _elaborated(m, "dut", DotProductUnit(**self.params), platform)
         stream_env(m, dut)
@@ -538,7 +538,7 @@ class CounterBankSpec(Elaboratable):
         self.params, self.broken = params, broken
 
     def elaborate(self, platform):
-        from hw.dnateq import CounterBank
+        from quantrtl.hw.dnateq import CounterBank
         m = Module()
         dut = _elaborated(m, "dut", CounterBank(**self.params), platform)
         n, width, pp = dut.n, dut.width, dut.pp
@@ -589,7 +589,7 @@ class PostProcessorSpec(Elaboratable):
         self.params, self.functional, self.broken = params, functional, broken
 
     def elaborate(self, platform):
-        from hw.dnateq import PostProcessor
+        from quantrtl.hw.dnateq import PostProcessor
         m = Module()
         dut = _elaborated(m, "dut", PostProcessor(**self.params), platform)
         stream_env(m, dut)
@@ -649,7 +649,7 @@ DNATEQ_PARAMS = ({"n": 3, "lanes": 1, "max_length": 8, "lut_width": 4, "frac_bit
 
 
 def _dnateq(params):
-    from hw.dnateq import DnaTeqDotProduct
+    from quantrtl.hw.dnateq import DnaTeqDotProduct
     return DnaTeqDotProduct(**params)
 
 

@@ -178,7 +178,7 @@ def run_block(block_name: str, params: dict | None, vectors: dict, *, sim: str =
 
     import numpy as np
 
-    from tb.adapters import adapter_for
+    from quantrtl.tb.adapters import adapter_for
 
     block = get_block(block_name)
     params = block.resolve(params)
@@ -188,7 +188,7 @@ def run_block(block_name: str, params: dict | None, vectors: dict, *, sim: str =
     with tempfile.TemporaryDirectory() as tmp:
         source, raw = Path(tmp) / "vectors.npz", Path(tmp) / "rtl.npz"
         np.savez(source, **vectors)
-        simulate(block.name, params, "tb.run_vectors", sim=sim, seed=seed, waves=waves,
+        simulate(block.name, params, "quantrtl.tb.tests.run_vectors", sim=sim, seed=seed, waves=waves,
                  build_root=build_root, extra_env={
                      "QUANTRTL_VECTORS": str(source),
                      "QUANTRTL_OUTPUT": str(raw),

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from tb.runner import SIMULATORS, simulator_status
+from quantrtl.tb.runner import SIMULATORS, simulator_status
 
 
 def _listed(var, default):
@@ -37,7 +37,7 @@ def sim(request):
 
 @pytest.fixture(scope="module")
 def tech():
-    from synth.tech import TechError, osu018
+    from quantrtl.synth.tech import TechError, osu018
     try:
         return osu018()
     except TechError as exc:
@@ -50,8 +50,8 @@ def tiny_netlist(tech, tmp_path):
     ``{name: (type, {pin: bit})}``, loaded with the library attached."""
     import json
 
-    from synth.liberty import load_library
-    from synth.netlist import load_netlist
+    from quantrtl.synth.liberty import load_library
+    from quantrtl.synth.netlist import load_netlist
     lib = load_library(tech[0])
 
     def build(cells, ports):

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from golden.requant import SHIFT_MAX, SHIFT_MIN
-from tb.bench_throughput import shift_figures
-from tb.runner import simulator_status
+from quantrtl.golden.requant import SHIFT_MAX, SHIFT_MIN
+from quantrtl.tb.tests.bench_throughput import shift_figures
+from quantrtl.tb.runner import simulator_status
 
 ROOT = Path(__file__).resolve().parents[1]
 

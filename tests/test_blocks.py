@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from hw.mac import DotProductUnit
-from hw.requant import Requantizer
+from quantrtl.hw.mac import DotProductUnit
+from quantrtl.hw.requant import Requantizer
 from quantrtl.blocks import BLOCKS, get_block
 from quantrtl.cli import main
 

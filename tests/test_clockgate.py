@@ -5,10 +5,10 @@ Icarus), the three gating models and the per-component breakdown."""
 
 import pytest
 
-from synth.flow import Design, measure_energy, synthesize
-from synth.liberty import load_library
-from synth.tech import simulation_models
-from tb.runner import SimulationError, simulator_status
+from quantrtl.synth.flow import Design, measure_energy, synthesize
+from quantrtl.synth.liberty import load_library
+from quantrtl.synth.tech import simulation_models
+from quantrtl.tb.runner import SimulationError, simulator_status
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def _require_icarus():
 
 
 def _load(s, name, top, tech):
-    from synth.netlist import load_netlist
+    from quantrtl.synth.netlist import load_netlist
     return load_netlist(f"{s['work']}/{name}", load_library(tech[0]), top)
 
 
@@ -61,7 +61,7 @@ def test_gated_netlists_hold_clock_gating_cells(synthesized, tech):
 
 
 def test_clock_tree_limits_fanout(synthesized, tech):
-    from synth.cts import BUFFER, MAX_FANOUT, SHARED_INVERTER
+    from quantrtl.synth.cts import BUFFER, MAX_FANOUT, SHARED_INVERTER
     for name, (design, s) in synthesized.items():
         for netlist in ("netlist.json", "netlist-icg.json"):
             net = _load(s, netlist, design.top, tech)
@@ -118,7 +118,7 @@ def test_gate_simulator_clock_gating(tiny_netlist):
     """A flip-flop behind a latch + AND gating cell takes D only in the cycles whose enable
     was high before the edge; the gated clock pulses (two toggles) only then, the root
     clock every cycle."""
-    from synth.gatesim import GateLevelSim
+    from quantrtl.synth.gatesim import GateLevelSim
     net = tiny_netlist({**ICG_CELLS, "ff": ("DFFPOSX1", {"CLK": 12, "D": 4, "Q": 5})}, PORTS)
     assert net.clock.gated and net.clock.roots == {2} and 12 in net.clock_bits
     sim = GateLevelSim(net)
@@ -154,7 +154,7 @@ def test_clock_network_rules(tiny_netlist, change, match):
     """Netlists that would glitch or race in a zero-delay cycle simulation are refused:
     unlatched gating, a gating latch used as data, the clock used as data, a divided
     clock."""
-    from synth.netlist import NetlistError
+    from quantrtl.synth.netlist import NetlistError
     with pytest.raises(NetlistError, match=match):
         tiny_netlist({**ICG_CELLS, "ff": ("DFFPOSX1", {"CLK": 12, "D": 4, "Q": 5}), **change},
                      PORTS)
@@ -198,7 +198,7 @@ def test_broken_gate_enable_fails_the_testbench(tech, synthesized, tmp_path):
     """A gating cell whose enable is tied high (its registers clocked every cycle) breaks
     the MAC under backpressure, and its own cocotb test says so."""
     _require_icarus()
-    from tb.gate_level import simulate_netlist
+    from quantrtl.tb.gate_level import simulate_netlist
     d, s = synthesized["mac"]
     text = open(f"{s['work']}/netlist-icg.v").read()
     victim = f"{_largest_gate(s, d, tech)}.E"
@@ -207,12 +207,12 @@ def test_broken_gate_enable_fails_the_testbench(tech, synthesized, tmp_path):
     broken.write_text(text.replace(f".D(\\{victim} )", ".D(1'b1)", 1))
     cells = simulation_models(tech[1])
     # The intact gated netlist passes ...
-    simulate_netlist(f"{s['work']}/netlist-icg.v", cells, d.top, "tb.test_mac",
+    simulate_netlist(f"{s['work']}/netlist-icg.v", cells, d.top, "quantrtl.tb.tests.test_mac",
                      block="mac", params=d.param_dict, build_dir=tmp_path / "good",
                      testcase="random_dot_products", seed=77, extra_env={"QUANTRTL_COUNT": 30})
     # ... the broken one fails.
     with pytest.raises(SimulationError):
-        simulate_netlist(broken, cells, d.top, "tb.test_mac", block="mac",
+        simulate_netlist(broken, cells, d.top, "quantrtl.tb.tests.test_mac", block="mac",
                          params=d.param_dict, build_dir=tmp_path / "bad",
                          testcase="random_dot_products", seed=77,
                          extra_env={"QUANTRTL_COUNT": 30})
@@ -221,7 +221,7 @@ def test_broken_gate_enable_fails_the_testbench(tech, synthesized, tmp_path):
 def test_gated_timing_charges_clock_latency(synthesized, tech):
     """Gated flip-flops are clocked later (the gating cell and its tree): static timing
     sees that latency, and still finds a sensible clock."""
-    from synth.sta import _clock_arrivals
+    from quantrtl.synth.sta import _clock_arrivals
     design, s = synthesized["dnateq"]
     net = _load(s, "netlist-icg.json", design.top, tech)
     latency, slew = _clock_arrivals(net)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from golden import dnateq as g
-from hw.dnateq import CounterBank, DnaTeqDotProduct, PostProcessor
-from tb.adapters import adapter_for
+from quantrtl.golden import dnateq as g
+from quantrtl.hw.dnateq import CounterBank, DnaTeqDotProduct, PostProcessor
+from quantrtl.tb.adapters import adapter_for
 
 
 def _simulate(dut, bench):

@@ -5,8 +5,8 @@ proved (``unknown``), never as a pass."""
 
 import pytest
 
-from tb.formal import Proof, check_builds, run_proof, sby_available
-from tb.proofs import (COUNTER_PARAMS, MAC_PARAMS, PROOFS, CounterBankSpec, DqaJoinSpec,
+from quantrtl.tb.formal import Proof, check_builds, run_proof, sby_available
+from quantrtl.tb.proofs import (COUNTER_PARAMS, MAC_PARAMS, PROOFS, CounterBankSpec, DqaJoinSpec,
                        HuffmanSpec, MacSpec, PipelineSpec, PostProcessorSpec, RequantSpec)
 
 pytestmark = pytest.mark.skipif(not sby_available()[0], reason=sby_available()[1])

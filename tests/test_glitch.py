@@ -8,8 +8,8 @@ an adder.
 import numpy as np
 import pytest
 
-from synth.flow import Design, synthesize
-from synth.gatesim import GateLevelSim, GateSimError, run_random_workload
+from quantrtl.synth.flow import Design, synthesize
+from quantrtl.synth.gatesim import GateLevelSim, GateSimError, run_random_workload
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ PATTERN = [1, 0, 0, 1, 1, 1, 0, 1]                   # a changes 5 times
 
 @pytest.mark.parametrize("delays", ["unit", "liberty"])
 def test_a_certain_glitch_is_counted(tech, tiny_netlist, delays):
-    from synth.glitch import TimedGateLevelSim
+    from quantrtl.synth.glitch import TimedGateLevelSim
     net = _xor_chain(tiny_netlist)
     runs = {}
     for name, sim in (("zero", GateLevelSim(net)),
@@ -72,7 +72,7 @@ def test_a_certain_glitch_is_counted(tech, tiny_netlist, delays):
 def test_inertial_delay_swallows_a_short_pulse(tech, tiny_netlist):
     """With one inverter the pulse (one inverter delay) is shorter than the XOR's delay:
     transport delay passes it, inertial delay rejects it."""
-    from synth.glitch import TimedGateLevelSim
+    from quantrtl.synth.glitch import TimedGateLevelSim
     net = _xor_chain(tiny_netlist, inverters=1)
     transport = TimedGateLevelSim(net, "liberty")
     inv, xor = (transport.delay_steps[[transport.bits[o] for o in transport._out].index(b)]
@@ -86,7 +86,7 @@ def test_inertial_delay_swallows_a_short_pulse(tech, tiny_netlist):
 def test_liberty_delays_come_from_the_tables(tech, tiny_netlist):
     """An inverter's delay: the worse of cell_rise/cell_fall at its load and the input slew
     given, in 10 ps steps; a coarser step gives fewer steps."""
-    from synth.glitch import TimedGateLevelSim
+    from quantrtl.synth.glitch import TimedGateLevelSim
     net = _xor_chain(tiny_netlist)
     sim = TimedGateLevelSim(net, "liberty", slews={2: 0.3})
     k = sim.nodes.index(next(n for n in sim.nodes if sim.bits[n[0]] == 3))
@@ -140,8 +140,8 @@ def _reference_transitions(sim, start, pre, inertial=False):
 def _mul8_netlist(synthesized):
     from pathlib import Path
 
-    from synth.flow import NETLISTS, _load_netlist
-    from synth.tech import osu018
+    from quantrtl.synth.flow import NETLISTS, _load_netlist
+    from quantrtl.synth.tech import osu018
     design, synth = synthesized["mul8"]
     return _load_netlist(Path(synth["work"]) / NETLISTS["none"][0], osu018()[0], design.top)
 
@@ -153,8 +153,8 @@ def test_event_propagation_matches_the_definition(synthesized, delays, inertial)
     the timed simulator alike: the event-driven, batched propagation counts exactly the
     transitions of the brute-force waveform reference on every net, and settles where the
     zero-delay simulator does."""
-    from synth.gatesim import _reset
-    from synth.glitch import TimedGateLevelSim
+    from quantrtl.synth.gatesim import _reset
+    from quantrtl.synth.glitch import TimedGateLevelSim
     net = _mul8_netlist(synthesized)
     zero = GateLevelSim(net)
     timed = TimedGateLevelSim(net, delays, batch=5, inertial=inertial)
@@ -196,7 +196,7 @@ def test_a_broken_propagation_is_caught(synthesized):
     values raises instead of counting."""
     import random
 
-    from synth.glitch import TimedGateLevelSim
+    from quantrtl.synth.glitch import TimedGateLevelSim
     net = _mul8_netlist(synthesized)
     sim = TimedGateLevelSim(net, "unit")
     sim._fan[:] = np.roll(sim._fan, 1)                   # every reader list is now wrong
@@ -208,7 +208,7 @@ def test_a_broken_propagation_is_caught(synthesized):
 def test_mac_netlist_timed_run(synthesized, delays):
     """A real stream block (the golden check of every output runs in both simulations):
     timed toggles at least the zero-delay ones, and more energy."""
-    from synth.glitch import measure_glitch
+    from quantrtl.synth.glitch import measure_glitch
     design, synth = synthesized["mac"]
     r = measure_glitch(design, synth, n=16, max_ops=128, delays=delays, gating="icg",
                        fresh=True)
@@ -224,7 +224,7 @@ def test_mac_netlist_timed_run(synthesized, delays):
 
 
 def test_multiplier_glitches_more_than_an_adder(synthesized):
-    from synth.glitch import measure_glitch
+    from quantrtl.synth.glitch import measure_glitch
     shares = {}
     for name in ("mul8", "add8"):
         design, synth = synthesized[name]
@@ -240,7 +240,7 @@ def test_multiplier_glitches_more_than_an_adder(synthesized):
 def test_inertial_estimate_lies_between(synthesized):
     """On the multiplier, rejecting pulses shorter than the cell delay removes part of the
     transport-delay glitching, not all of it."""
-    from synth.glitch import measure_glitch
+    from quantrtl.synth.glitch import measure_glitch
     design, synth = synthesized["mul8"]
     runs = {inertial: measure_glitch(design, synth, delays="liberty", gating="none",
                                      max_ops=256, inertial=inertial, fresh=True)

@@ -6,10 +6,10 @@ import pytest
 from amaranth import Signal
 from amaranth.sim import Simulator
 
-from golden import dnateq as g
-from golden import dnateq_encode as enc
-from hw.dnaenc import CodeEncoder, ComparatorBank, DnaTeqEncoder, ThermometerCount
-from tb.adapters import adapter_for
+from quantrtl.golden import dnateq as g
+from quantrtl.golden import dnateq_encode as enc
+from quantrtl.hw.dnaenc import CodeEncoder, ComparatorBank, DnaTeqEncoder, ThermometerCount
+from quantrtl.tb.adapters import adapter_for
 
 
 def _random_params(rng, n):
@@ -339,7 +339,7 @@ def test_adapter_errors(change, match):
 
 @pytest.mark.parametrize("n,width", [(3, 16), (5, 38), (7, 40), (5, 8)])
 def test_workload_results_and_table(n, width):
-    from synth.workloads import WORKLOADS
+    from quantrtl.synth.workloads import WORKLOADS
     a = _adapter(n=n, width=width)
     vectors, info = WORKLOADS["dnaenc"](a.c, np.random.default_rng(1))
     assert info["ops"] == vectors["r"].size == 512 and info["skip_beats"] == (1 << n) - 1

@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from golden import dnateq as g
+from quantrtl.golden import dnateq as g
 
 
 def _params(n, b=1.4, alpha=0.01, beta=0.002):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from golden.dqa import (calibrate_scale, dequantize, error_stream, important_channels, join,
+from quantrtl.golden.dqa import (calibrate_scale, dequantize, error_stream, important_channels, join,
                         output_error_loss, quantize, rank_channels)
 
 RNG = np.random.default_rng(4)

@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
-from golden.huffman import (CanonicalCode, HuffmanDecodeError, build_code, code_lengths,
+from quantrtl.golden.huffman import (CanonicalCode, HuffmanDecodeError, build_code, code_lengths,
                             compression_ratio, decode, decode_bitwise, encode, histogram,
                             kraft_sum)
 

@@ -7,12 +7,12 @@ import tracemalloc
 import numpy as np
 import pytest
 
-import golden.dnateq as dnateq
-import golden.dqa as dqa
-import golden.fc as fc
-import golden.huffman as huffman
-import golden.quant as quant
-import golden.requant as requant
+from quantrtl.golden import dnateq as dnateq
+from quantrtl.golden import dqa as dqa
+from quantrtl.golden import fc as fc
+from quantrtl.golden import huffman as huffman
+from quantrtl.golden import quant as quant
+from quantrtl.golden import requant as requant
 from quantrtl.params import check_array_range, check_integer_array, check_real_array
 
 EXP = dnateq.ExpParams(1.5, 0.2, 0.01, 4)

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from golden.fc import activation_range, effective_multipliers
-from golden.mac import dot_product
-from golden.quant import calibrate, dequantize, quantize
+from quantrtl.golden.fc import activation_range, effective_multipliers
+from quantrtl.golden.mac import dot_product
+from quantrtl.golden.quant import calibrate, dequantize, quantize
 
 
 def test_symmetric_per_tensor_weights():

@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from golden.requant import (MULTIPLIER_MAX, MULTIPLIER_MIN, RoundingMode,
+from quantrtl.golden.requant import (MULTIPLIER_MAX, MULTIPLIER_MIN, RoundingMode,
                             multiply_by_quantized_multiplier, quantize_multiplier, requantize)
-from golden.scalar import requantize_loop
+from quantrtl.golden.scalar import requantize_loop
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 MODES = ["double", "single"]

@@ -115,8 +115,8 @@ def test_minilm_vectors_are_the_layers_own_codes():
     """The INT8 and DNA-TEQ vectors of the same selected dot products: INT8 per TFLite (the
     accumulators are the integer dot products plus bias), DNA-TEQ from the search at n (the
     encoder's inputs are the post-processor's results)."""
-    from golden import dnateq as g
-    from golden.mac import dot_product
+    from quantrtl.golden import dnateq as g
+    from quantrtl.golden.mac import dot_product
     from quantrtl.headline_workloads import (dnateq_vectors, int8_vectors, minilm_layer,
                                              select_rows)
     layer = minilm_layer(384)

@@ -6,7 +6,7 @@ files are refused, with a one-line error."""
 import numpy as np
 import pytest
 
-from golden.huffman import build_code, encode
+from quantrtl.golden.huffman import build_code, encode
 from quantrtl.cli import main
 
 SYMBOLS = np.array([3, 1, 1, 0, 2, 2, 2, 2, 5, 1, 0, 2] * 6)

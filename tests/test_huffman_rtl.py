@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from golden.huffman import CanonicalCode, build_code, encode
-from hw.huffman import HuffmanDecoder
-from tb.adapters_huffman import packet_tuples
-from tb.huffman_fuzz import FAMILIES, fuzz_case
-from tb.huffman_model import KIND, PROTOCOL, ReferenceDecoder, reference_outcome
+from quantrtl.golden.huffman import CanonicalCode, build_code, encode
+from quantrtl.hw.huffman import HuffmanDecoder
+from quantrtl.tb.adapters_huffman import packet_tuples
+from quantrtl.tb.huffman_fuzz import FAMILIES, fuzz_case
+from quantrtl.tb.huffman_model import KIND, PROTOCOL, ReferenceDecoder, reference_outcome
 
 LEN, SYM, COUNT, DATA = KIND["LEN"], KIND["SYM"], KIND["COUNT"], KIND["DATA"]
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from golden._ints import signed_range
-from golden.mac import dot_product
-from hw.mac import DotProductUnit, ResultBank
-from tb.adapters import MacAdapter
+from quantrtl.golden._ints import signed_range
+from quantrtl.golden.mac import dot_product
+from quantrtl.hw.mac import DotProductUnit, ResultBank
+from quantrtl.tb.adapters import MacAdapter
 
 
 def _stream_run(dut, feed, *, expected_count, valid_p=1.0, ready_p=1.0, seed=0,

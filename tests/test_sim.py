@@ -2,7 +2,7 @@
 
 import pytest
 
-from tb.runner import simulate
+from quantrtl.tb.runner import simulate
 
 MAC_PARAMS = [
     {},                                                            # 1 lane, int8, 32-bit wrap
@@ -30,10 +30,10 @@ def _id(params):
 @pytest.mark.sim
 @pytest.mark.parametrize("params", MAC_PARAMS, ids=_id)
 def test_mac(sim, params):
-    simulate("mac", params, "tb.test_mac", sim=sim)
+    simulate("mac", params, "quantrtl.tb.tests.test_mac", sim=sim)
 
 
 @pytest.mark.sim
 @pytest.mark.parametrize("params", REQUANT_PARAMS, ids=_id)
 def test_requant(sim, params):
-    simulate("requant", params, "tb.test_requant", sim=sim)
+    simulate("requant", params, "quantrtl.tb.tests.test_requant", sim=sim)

@@ -1,4 +1,4 @@
-"""The DNA-TEQ output encoder's cocotb testbench (tb/test_dnaenc.py) on both simulators.
+"""The DNA-TEQ output encoder's cocotb testbench (tb/tests/test_dnaenc.py) on both simulators.
 
 Each simulator builds two parameter sets; together they cover every ``n`` from 3 to 7 and
 result widths from 16 to 64 (the full int64 range at ``width = 64``).
@@ -6,7 +6,7 @@ result widths from 16 to 64 (the full int64 range at ``width = 64``).
 
 import pytest
 
-from tb.runner import simulate
+from quantrtl.tb.runner import simulate
 
 DNAENC_PARAMS = {
     "verilator": [
@@ -26,4 +26,4 @@ DNAENC_PARAMS = {
 @pytest.mark.parametrize("index", range(3))
 def test_dnaenc(sim, index):
     params = DNAENC_PARAMS.get(sim, DNAENC_PARAMS["verilator"])[index]
-    simulate("dnaenc", params, "tb.test_dnaenc", sim=sim)
+    simulate("dnaenc", params, "quantrtl.tb.tests.test_dnaenc", sim=sim)

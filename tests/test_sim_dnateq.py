@@ -1,4 +1,4 @@
-"""The DNA-TEQ cocotb testbench (tb/test_dnateq.py) on both simulators.
+"""The DNA-TEQ cocotb testbench (tb/tests/test_dnateq.py) on both simulators.
 
 Each simulator builds three parameter sets; together they build every ``n`` from 3 to 7
 natively (Verilator 3, 5, 6; Icarus 4, 5, 7: the n = 7 build is the slowest to compile, so
@@ -11,7 +11,7 @@ with a C3 counter (``isolate=False``, ``fold_c3=False``).
 import numpy as np
 import pytest
 
-from tb.runner import simulate
+from quantrtl.tb.runner import simulate
 
 DNATEQ_PARAMS = {
     "verilator": [
@@ -34,14 +34,14 @@ DNATEQ_PARAMS = {
 @pytest.mark.parametrize("index", range(3))
 def test_dnateq(sim, index):
     params = DNATEQ_PARAMS.get(sim, DNATEQ_PARAMS["verilator"])[index]
-    simulate("dnateq", params, "tb.test_dnateq", sim=sim)
+    simulate("dnateq", params, "quantrtl.tb.tests.test_dnateq", sim=sim)
 
 
 # ---- no simulator needed: parameter and vector-set checks of the block and its adapter
 
-from golden import dnateq as g  # noqa: E402
-from hw.dnateq import DnaTeqDotProduct  # noqa: E402
-from tb.adapters import adapter_for  # noqa: E402
+from quantrtl.golden import dnateq as g  # noqa: E402
+from quantrtl.hw.dnateq import DnaTeqDotProduct  # noqa: E402
+from quantrtl.tb.adapters import adapter_for  # noqa: E402
 
 
 @pytest.mark.parametrize("params,match", [

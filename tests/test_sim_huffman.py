@@ -3,7 +3,7 @@ simulators."""
 
 import pytest
 
-from tb.runner import simulate
+from quantrtl.tb.runner import simulate
 
 HUFFMAN_PARAMS = [
     {},                                                                # 4-bit symbols, L 8, 32-bit words, 1/clock
@@ -24,13 +24,13 @@ def _id(params):
 @pytest.mark.sim
 @pytest.mark.parametrize("params", HUFFMAN_PARAMS, ids=_id)
 def test_huffman(sim, params):
-    simulate("huffman", params, "tb.test_huffman", sim=sim)
+    simulate("huffman", params, "quantrtl.tb.tests.test_huffman", sim=sim)
 
 
 @pytest.mark.sim
 @pytest.mark.parametrize("params", DQA_PARAMS, ids=_id)
 def test_dqa(sim, params):
-    simulate("dqa", params, "tb.test_dqa", sim=sim)
+    simulate("dqa", params, "quantrtl.tb.tests.test_dqa", sim=sim)
 
 
 @pytest.mark.sim
@@ -39,7 +39,7 @@ def test_run_vectors_with_several_symbols_per_beat(sim):
     streams (one empty), random gaps and backpressure, every symbol checked."""
     import numpy as np
 
-    from tb.runner import run_block
+    from quantrtl.tb.runner import run_block
 
     rng = np.random.default_rng(17)
     symbols = np.minimum(rng.geometric(0.45, 1500) - 1, 7)
@@ -57,8 +57,8 @@ def test_run_vectors_drives_the_dqa_error_stream(sim, params):
     ``i`` (both with random gaps, output with backpressure); every value checked."""
     import numpy as np
 
-    from golden.dqa import calibrate_scale, quantize
-    from tb.runner import run_block
+    from quantrtl.golden.dqa import calibrate_scale, quantize
+    from quantrtl.tb.runner import run_block
 
     n, m = params.get("n", 4), params.get("m", 3)
     rng = np.random.default_rng(23)
@@ -75,7 +75,7 @@ def test_dqa_vectors_are_validated():
     import numpy as np
 
     from quantrtl.blocks import get_block
-    from tb.adapters import adapter_for
+    from quantrtl.tb.adapters import adapter_for
 
     adapter = adapter_for("dqa", get_block("dqa").build({}))
     good = {"q": np.zeros((2, 3), int), "err": np.zeros((2, 3), int),

@@ -10,9 +10,9 @@ import json
 
 import pytest
 
-from synth.flow import Design, measure_energy, synthesize
-from synth.liberty import load_library
-from tb.runner import simulator_status
+from quantrtl.synth.flow import Design, measure_energy, synthesize
+from quantrtl.synth.liberty import load_library
+from quantrtl.tb.runner import simulator_status
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,7 @@ def test_areas_are_ordered(synthesized):
 
 
 def test_cli_writes_parseable_reports(tech, root, tmp_path):
-    from synth.__main__ import main
+    from quantrtl.synth.__main__ import main
     out = tmp_path / "reports"
     assert main(["--block", "mac", "--param", "width=4", "--param", "acc_width=12",
                  "--no-energy", "--root", str(root), "-o", str(out), "-j", "1"]) == 0
@@ -110,16 +110,16 @@ def test_energy_is_reproducible_and_ordered(synthesized):
 
 @pytest.mark.sim
 @pytest.mark.parametrize("block, params, test_module, testcase, env", [
-    ("mac", {"lanes": 2}, "tb.test_mac", "random_dot_products,input_offset_extremes",
+    ("mac", {"lanes": 2}, "quantrtl.tb.tests.test_mac", "random_dot_products,input_offset_extremes",
      {"QUANTRTL_COUNT": 40}),
-    ("requant", {}, "tb.test_requant", "random_backpressure", {"QUANTRTL_COUNT": 150}),
-    ("dnateq", {"n": 3, "lanes": 2, "max_length": 64, "pp_lanes": 4}, "tb.test_dnateq",
+    ("requant", {}, "quantrtl.tb.tests.test_requant", "random_backpressure", {"QUANTRTL_COUNT": 150}),
+    ("dnateq", {"n": 3, "lanes": 2, "max_length": 64, "pp_lanes": 4}, "quantrtl.tb.tests.test_dnateq",
      "random_codes,zeros", {"QUANTRTL_COUNT": 8}),
-    ("huffman", {"symbol_bits": 3, "max_length": 6, "word_width": 16}, "tb.test_huffman",
+    ("huffman", {"symbol_bits": 3, "max_length": 6, "word_width": 16}, "quantrtl.tb.tests.test_huffman",
      "round_trips,invalid_and_truncated", {"QUANTRTL_STREAM_SYMBOLS": 40,
                                            "QUANTRTL_ERROR_TRIALS": 6}),
-    ("dqa", {}, "tb.test_dqa", "random_activations", {}),
-    ("dnaenc", {"n": 3, "width": 16}, "tb.test_dnaenc", "near_thresholds,table_reload",
+    ("dqa", {}, "quantrtl.tb.tests.test_dqa", "random_activations", {}),
+    ("dnaenc", {"n": 3, "width": 16}, "quantrtl.tb.tests.test_dnaenc", "near_thresholds,table_reload",
      {"QUANTRTL_COUNT": 40}),
 ], ids=["mac", "requant", "dnateq", "huffman", "dqa", "dnaenc"])
 def test_gate_level_netlist_passes_testbench(tech, root, block, params, test_module,
@@ -131,8 +131,8 @@ def test_gate_level_netlist_passes_testbench(tech, root, block, params, test_mod
     from quantrtl.blocks import BLOCKS
     if block not in BLOCKS:
         pytest.skip(f"block {block!r} is not registered")
-    from synth.tech import simulation_models
-    from tb.gate_level import simulate_netlist
+    from quantrtl.synth.tech import simulation_models
+    from quantrtl.tb.gate_level import simulate_netlist
     design = Design.block(block, params)
     s = synthesize(design, root=root)
     assert s["osu018_icg"]["icg_cells"] > 0
@@ -172,7 +172,7 @@ def test_mac_energy_runs_on_the_synthetic_layer(synthesized):
 
 
 def test_liberty_functions_become_truth_tables(tech):
-    from synth.gatesim import GateSimError, truth_table
+    from quantrtl.synth.gatesim import GateSimError, truth_table
     lib = load_library(tech[0])
     tt = lambda cell, pin="Y": truth_table(lib.cell(cell).pins[pin].function,  # noqa: E731
                                            sorted(p.name for p in lib.cell(cell).inputs)).tolist()
@@ -215,7 +215,7 @@ def test_native_simulator_catches_a_broken_netlist(tech, synthesized, tmp_path):
     against the golden model), it is not silently measured."""
     import shutil
 
-    from synth.gatesim import GateSimError
+    from quantrtl.synth.gatesim import GateSimError
     d, s = synthesized["mac1"]
     work = tmp_path / "broken"
     shutil.copytree(s["work"], work)
@@ -230,11 +230,11 @@ def test_native_simulator_catches_a_broken_netlist(tech, synthesized, tmp_path):
 
 
 def test_cli_runs_a_config_end_to_end(tech, tmp_path):
-    """``python -m synth --config`` on small designs: every design synthesized both ways and
+    """``python -m quantrtl.synth --config`` on small designs: every design synthesized both ways and
     measured under the three gating models, the sanity rows, tables and plots written;
     bad options exit 2."""
     _require_icarus()
-    from synth.__main__ import main
+    from quantrtl.synth.__main__ import main
     out, cfg = tmp_path / "reports", tmp_path / "cfg.json"
     cfg.write_text(json.dumps({"designs": [
         {"block": "mac", "params": {"width": 4, "acc_width": 12}},
@@ -260,7 +260,7 @@ def test_cli_runs_a_config_end_to_end(tech, tmp_path):
 def test_gate_simulator_semantics(tiny_netlist):
     """A divide-by-two flip-flop (D = !Q) and a NAND of it with an input: values and
     toggles per cycle as the zero-delay cell models give them; a loop is refused."""
-    from synth.gatesim import GateLevelSim, GateSimError
+    from quantrtl.synth.gatesim import GateLevelSim, GateSimError
     ports = {"clk": {"direction": "input", "bits": [2]}, "a": {"direction": "input", "bits": [3]},
              "q": {"direction": "output", "bits": [4]}, "y": {"direction": "output", "bits": [6]}}
     net = tiny_netlist({

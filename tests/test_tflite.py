@@ -12,9 +12,9 @@ import pytest
 
 pytest.importorskip("ai_edge_litert", reason="ai-edge-litert is a dev dependency")
 
-from golden.fc import fully_connected  # noqa: E402
-from golden.mac import dot_product  # noqa: E402
-from golden.requant import requantize, saturating_rounding_doubling_high_mul  # noqa: E402
+from quantrtl.golden.fc import fully_connected  # noqa: E402
+from quantrtl.golden.mac import dot_product  # noqa: E402
+from quantrtl.golden.requant import requantize, saturating_rounding_doubling_high_mul  # noqa: E402
 from quantrtl.tflite import load_fc_layers, run_interpreter  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
@@ -97,7 +97,7 @@ def test_int8_accuracy_is_sane(inputs):
 def test_rtl_matches_interpreter_bit_for_bit(sim, inputs, reference):
     """Every layer on the MAC (8 lanes) and requantizer RTL, chained on the RTL's own
     outputs, reproduces the interpreter's int8 outputs on every sample."""
-    from tb.runner import run_block
+    from quantrtl.tb.runner import run_block
 
     x = inputs[0]
     batch = len(x)

@@ -7,7 +7,7 @@ workload's calibration inputs (:mod:`golden.quant`).
 
 from __future__ import annotations
 
-from golden.quant import calibrate, dequantize, quantize
+from quantrtl.golden.quant import calibrate, dequantize, quantize
 
 __all__ = ["int8_transform"]
 

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from golden import dnateq as dt
-from golden import dqa
-from golden import huffman
+from quantrtl.golden import dnateq as dt
+from quantrtl.golden import dqa
+from quantrtl.golden import huffman
 from quantrtl.params import check_choice
 from .int8 import int8_transform
 from .workloads import load_workload

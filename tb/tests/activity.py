@@ -26,7 +26,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 from cocotb.utils import get_sim_time
 
-from tb.env import CLOCK_PERIOD_NS
+from quantrtl.tb.env import CLOCK_PERIOD_NS
 
 
 def _write_window(t0, t1):
@@ -52,8 +52,8 @@ async def _after_transfers(dut, count, start):
 async def workload(dut):
     mode = os.environ.get("QUANTRTL_WORKLOAD_MODE", "vectors")
     if mode == "vectors":
-        from tb.env import start
-        from tb.harness import run_vectors
+        from quantrtl.tb.env import start
+        from quantrtl.tb.harness import run_vectors
         env = await start(dut)
         with np.load(os.environ["QUANTRTL_VECTORS"]) as npz:
             vectors = {k: npz[k] for k in npz.files}

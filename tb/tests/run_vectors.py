@@ -12,9 +12,9 @@ import os
 import cocotb
 import numpy as np
 
-from .env import start
-from .harness import read_status, run_vectors
-from .adapters import adapter_for
+from ..env import start
+from ..harness import read_status, run_vectors
+from ..adapters import adapter_for
 
 
 @cocotb.test()

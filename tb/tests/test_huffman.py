@@ -12,10 +12,10 @@ import cocotb
 import numpy as np
 from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
 
-from golden.huffman import CanonicalCode, build_code, code_lengths, encode
-from .adapters_huffman import expected_outcome, packet_beats, run_packets
-from .env import CLOCK_PERIOD_NS, start
-from .streams import PayloadCodec
+from quantrtl.golden.huffman import CanonicalCode, build_code, code_lengths, encode
+from ..adapters_huffman import expected_outcome, packet_beats, run_packets
+from ..env import CLOCK_PERIOD_NS, start
+from ..streams import PayloadCodec
 
 PATTERNS = ((1.0, 1.0), (0.5, 1.0), (1.0, 0.3), (0.7, 0.6))
 
@@ -224,7 +224,7 @@ async def restart_mid_stream(dut):
     env = await _start(dut)
     c, rng = env.component, env.rng
     codec = PayloadCodec(c.input_layout)
-    from .streams import StreamDriver
+    from ..streams import StreamDriver
     for trial in range(4):
         symbols, code = _stream(env, "flat", 200)
         enc = encode(symbols, code, c.word_width)
@@ -290,10 +290,10 @@ async def fuzz(dut):
     the table -- carried over), a restart after each recovers, and with the output ready
     no beat waits long (the producer is never stalled).  ``QUANTRTL_FUZZ_CASES`` cases
     (``make fuzz`` runs thousands); the outcome counts go to ``QUANTRTL_FUZZ_OUT``."""
-    from .huffman_fuzz import FAMILIES, fuzz_case
-    from .huffman_model import ERROR_NAMES, ReferenceDecoder
-    from .adapters_huffman import HuffmanAdapter, pack
-    from .streams import StreamDriver, StreamMonitor
+    from ..huffman_fuzz import FAMILIES, fuzz_case
+    from ..huffman_model import ERROR_NAMES, ReferenceDecoder
+    from ..adapters_huffman import HuffmanAdapter, pack
+    from ..streams import StreamDriver, StreamMonitor
 
     env = await _start(dut)
     c, rng = env.component, env.rng

@@ -25,11 +25,11 @@ import cocotb
 from cocotb.triggers import ReadOnly, RisingEdge
 import numpy as np
 
-from golden.requant import SHIFT_MAX, SHIFT_MIN
+from quantrtl.golden.requant import SHIFT_MAX, SHIFT_MIN
 from .bench_speed import requant_vectors
-from .env import start
-from .harness import run_vectors
-from .streams import BackgroundProcess
+from ..env import start
+from ..harness import run_vectors
+from ..streams import BackgroundProcess
 
 SHIFTS = np.arange(SHIFT_MIN, SHIFT_MAX + 1)
 

@@ -9,9 +9,9 @@ import itertools
 import cocotb
 import numpy as np
 
-from golden._ints import signed_range
-from .env import start
-from .harness import run_vectors
+from quantrtl.golden._ints import signed_range
+from ..env import start
+from ..harness import run_vectors
 
 
 def _per_pe(c, rows):

@@ -10,9 +10,9 @@ import cocotb
 import numpy as np
 from cocotb.triggers import ClockCycles, gather, with_timeout
 
-from golden.dqa import error_stream, join, quantize
-from .env import CLOCK_PERIOD_NS, start
-from .streams import PayloadCodec, Scoreboard, StreamDriver, StreamMonitor
+from quantrtl.golden.dqa import error_stream, join, quantize
+from ..env import CLOCK_PERIOD_NS, start
+from ..streams import PayloadCodec, Scoreboard, StreamDriver, StreamMonitor
 
 
 def _vectors(env, tokens, channels, ratio):

@@ -3,11 +3,11 @@
 import cocotb
 import numpy as np
 
-from golden._ints import INT32_MAX, INT32_MIN, signed_range
-from golden.requant import (MULTIPLIER_MAX, MULTIPLIER_MIN, SHIFT_MAX, SHIFT_MIN,
+from quantrtl.golden._ints import INT32_MAX, INT32_MIN, signed_range
+from quantrtl.golden.requant import (MULTIPLIER_MAX, MULTIPLIER_MIN, SHIFT_MAX, SHIFT_MIN,
                             RoundingMode, requantize)
-from .env import start
-from .harness import run_vectors
+from ..env import start
+from ..harness import run_vectors
 
 SHIFTS = np.arange(SHIFT_MIN, SHIFT_MAX + 1)
 

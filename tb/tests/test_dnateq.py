@@ -14,11 +14,11 @@ import cocotb
 import numpy as np
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, with_timeout
 
-from golden import dnateq as g
-from .adapters import adapter_for
-from .env import CLOCK_PERIOD_NS, start
-from .harness import run_vectors
-from .streams import PayloadCodec, Scoreboard, StreamDriver, StreamMonitor
+from quantrtl.golden import dnateq as g
+from ..adapters import adapter_for
+from ..env import CLOCK_PERIOD_NS, start
+from ..harness import run_vectors
+from ..streams import PayloadCodec, Scoreboard, StreamDriver, StreamMonitor
 
 STALLS = ((1.0, 1.0), (0.6, 0.5), (0.3, 0.9))
 

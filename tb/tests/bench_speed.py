@@ -16,10 +16,10 @@ import time
 import cocotb
 import numpy as np
 
-from golden._ints import INT32_MAX, INT32_MIN, signed_range
-from golden.requant import MULTIPLIER_MAX, MULTIPLIER_MIN, SHIFT_MAX, SHIFT_MIN
-from .env import start
-from .harness import run_vectors
+from quantrtl.golden._ints import INT32_MAX, INT32_MIN, signed_range
+from quantrtl.golden.requant import MULTIPLIER_MAX, MULTIPLIER_MIN, SHIFT_MAX, SHIFT_MIN
+from ..env import start
+from ..harness import run_vectors
 
 
 def mac_vectors(env, count: int, length: int) -> dict:
