@@ -79,7 +79,7 @@ bench: $(STAMP) icarus
 	$(PY) -m quantrtl.bench_huffman -o build/bench
 
 formal: $(STAMP)
-	$(PY) -m quantrtl.tb.formal -o build/formal $(FORMAL_ARGS)
+	$(PY) -m quantrtl.formal -o build/formal $(FORMAL_ARGS)
 
 fuzz: $(STAMP) icarus
 	$(PY) -m quantrtl.fuzz -o build/reports $(FUZZ_ARGS)

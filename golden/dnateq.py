@@ -69,8 +69,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from quantrtl.params import (check_array_range, check_bool, check_choice, check_int, check_real,
-                             check_real_array)
+from quantrtl.spec import (DNATEQ_N_MAX, DNATEQ_N_MIN, DNATEQ_ROUNDINGS, check_array_range,
+                           check_bool, check_choice, check_int, check_real, check_real_array)
 from ._ints import round_half_away
 
 __all__ = [
@@ -81,8 +81,7 @@ __all__ = [
     "distribution_fit", "FIT_DISTRIBUTIONS", "rounding_cost",
 ]
 
-N_MIN, N_MAX = 3, 7
-ROUNDINGS = ("linear", "log")
+N_MIN, N_MAX, ROUNDINGS = DNATEQ_N_MIN, DNATEQ_N_MAX, DNATEQ_ROUNDINGS
 
 
 # --------------------------------------------------------------------------- parameters

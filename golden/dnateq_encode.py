@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from quantrtl.params import check_array_range, check_int
+from quantrtl.spec import check_array_range, check_int
 from .dnateq import N_MAX, N_MIN, ExpParams, levels
 
 __all__ = ["WIDTH_MIN", "WIDTH_MAX", "FRAC_BITS_MAX", "table_size", "midpoints",

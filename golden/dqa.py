@@ -34,14 +34,14 @@ from typing import Callable
 
 import numpy as np
 
-from quantrtl.params import check_array_range, check_int, check_integer_array, check_real_array
+from quantrtl.spec import (DQA_JOIN_M_BITS, DQA_JOIN_N_BITS, DQA_M_BITS, DQA_N_BITS,
+                           check_array_range, check_int, check_integer_array, check_real_array)
 from ._ints import round_half_away, signed_range
 
 __all__ = ["N_BITS", "M_BITS", "calibrate_scale", "quantize", "dequantize", "join",
            "error_stream", "important_channels", "rank_channels", "output_error_loss"]
 
-N_BITS = (3, 5)
-M_BITS = (1, 4)
+N_BITS, M_BITS = DQA_N_BITS, DQA_M_BITS
 
 
 def _check_nm(n, m):
@@ -121,7 +121,7 @@ def join(q, err, important, n: int, m: int) -> np.ndarray:
     """The integer the dequantizer hardware outputs: ``(q << m) + err`` (``err`` ignored,
     taken as 0, on ordinary channels); ``x_hat = join * s / 2^m``.  Accepts the hardware's
     wider ranges, ``n`` in 2..8 and ``m`` in 1..8."""
-    n, m = check_int("n", n, 2, 8), check_int("m", m, 1, 8)
+    n, m = check_int("n", n, *DQA_JOIN_N_BITS), check_int("m", m, *DQA_JOIN_M_BITS)
     q = check_array_range("q", q, *signed_range(n))
     err = check_array_range("err", err, 0, (1 << m) - 1)
     mask = _mask(important, q.shape[-1])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from quantrtl.params import check_choice, check_real, check_real_array
+from quantrtl.spec import check_choice, check_real, check_real_array
 from ._ints import round_half_away
 from .mac import dot_product
 from .requant import RoundingMode, quantize_multiplier, requantize

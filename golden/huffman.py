@@ -36,15 +36,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from quantrtl.params import check_array_range, check_int, check_integer_array
+from quantrtl.spec import (HUFFMAN_DECODE_ERRORS, HUFFMAN_MAX_CODE_LENGTH,
+                           HUFFMAN_MAX_SYMBOL_BITS, check_array_range, check_int,
+                           check_integer_array)
 
 __all__ = ["MAX_CODE_LENGTH", "MAX_SYMBOL_BITS", "CanonicalCode", "HuffmanDecodeError",
            "Encoded", "code_lengths", "kraft_sum", "histogram", "build_code", "encode",
            "decode", "decode_bitwise", "compression_ratio", "words_to_bits", "check_words"]
 
-MAX_CODE_LENGTH = 32
-MAX_SYMBOL_BITS = 8
-ERROR_KINDS = ("invalid", "truncated", "trailing")
+MAX_CODE_LENGTH, MAX_SYMBOL_BITS = HUFFMAN_MAX_CODE_LENGTH, HUFFMAN_MAX_SYMBOL_BITS
+ERROR_KINDS = HUFFMAN_DECODE_ERRORS
 
 
 class HuffmanDecodeError(ValueError):

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from quantrtl.params import check_array_range, check_choice, check_int
+from quantrtl.spec import OVERFLOW_MODES, check_array_range, check_choice, check_int
 from ._ints import signed_range, wrap
 
 __all__ = ["dot_product", "OVERFLOW_MODES"]
 
-OVERFLOW_MODES = ("wrap", "saturate")
 
 
 def dot_product(a, w, *, input_offset=0, bias=0, width: int = 8, acc_width: int = 32,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from quantrtl.params import check_array_range, check_bool, check_int, check_real_array
+from quantrtl.spec import check_array_range, check_bool, check_int, check_real_array
 from ._ints import round_half_away, signed_range
 
 __all__ = ["QuantParams", "calibrate", "quantize", "dequantize"]

@@ -28,11 +28,10 @@ undefined behaviour in C++ exactly where the two could differ.
 
 from __future__ import annotations
 
-from enum import Enum
-
 import numpy as np
 
-from quantrtl.params import check_array_range, check_choice, check_integer_array
+from quantrtl.spec import (MULTIPLIER_MAX, MULTIPLIER_MIN, SHIFT_MAX, SHIFT_MIN, RoundingMode,
+                           check_array_range, check_choice, check_integer_array)
 from ._ints import INT32_MAX, INT32_MIN, round_half_away, wrap
 
 __all__ = [
@@ -48,20 +47,6 @@ __all__ = [
     "SHIFT_MAX",
 ]
 
-MULTIPLIER_MIN = 1 << 30
-MULTIPLIER_MAX = (1 << 31) - 1
-SHIFT_MIN = -31
-SHIFT_MAX = 30
-
-
-class RoundingMode(str, Enum):
-    """How ``MultiplyByQuantizedMultiplier`` rounds (see the module docstring)."""
-
-    DOUBLE = "double"
-    SINGLE = "single"
-
-    def __str__(self):
-        return self.value
 
 
 def _rounding(rounding) -> RoundingMode:

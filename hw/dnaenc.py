@@ -36,11 +36,12 @@ pipeline is ``coarse``, so the flow's hierarchical clock gating stops its clock 
 included) while no beat is in flight.
 """
 
-from amaranth import Cat, Const, Elaboratable, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import data, stream, wiring
+from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream
 from amaranth.lib.wiring import In, Out
 
-from quantrtl.params import Param
+from quantrtl.spec import DNATEQ_N_MAX, DNATEQ_N_MIN, Param
+from .component import Component, Elaboratable
 from .pipeline import StallPipeline
 
 __all__ = ["DnaTeqEncoder", "ComparatorBank", "ThermometerCount", "CodeEncoder"]
@@ -65,7 +66,6 @@ class ComparatorBank(Elaboratable):
     """
 
     def __init__(self, u, neg, t_pos, t_neg):
-        self._MustUse__silence = True  # an instance that fails validation is not 'unused'
         if len(t_neg) != len(t_pos) - 1:
             raise ValueError(f"t_neg has {len(t_neg)} entries: allowed len(t_pos) - 1 = "
                              f"{len(t_pos) - 1}")
@@ -73,7 +73,6 @@ class ComparatorBank(Elaboratable):
         self.u, self.neg = u, neg
         self.t_pos, self.t_neg = list(t_pos), list(t_neg)
         self.above = Signal(self.m)
-        self._MustUse__silence = False
 
     def elaborate(self, platform):
         m = Module()
@@ -121,7 +120,6 @@ class CodeEncoder(Elaboratable):
     (``unsigned(n)``)."""
 
     def __init__(self, u, neg, t_pos, t_neg):
-        self._MustUse__silence = True  # an instance that fails validation is not 'unused'
         self.n = len(t_pos).bit_length()
         if len(t_pos) != 1 << (self.n - 1):
             raise ValueError(f"len(t_pos)={len(t_pos)} is not allowed: allowed a power of two")
@@ -129,7 +127,6 @@ class CodeEncoder(Elaboratable):
         self.count = ThermometerCount(self.n - 1)
         self.neg = neg
         self.code = Signal(self.n)
-        self._MustUse__silence = False
 
     def elaborate(self, platform):
         m = Module()
@@ -142,7 +139,7 @@ class CodeEncoder(Elaboratable):
         return m
 
 
-class DnaTeqEncoder(wiring.Component):
+class DnaTeqEncoder(Component):
     """Signed fixed-point results in, ``n``-bit DNA-TEQ codes out, one per clock; thresholds
     loaded in-band.  See the module docstring for the protocol, the formula and the timing.
 
@@ -153,7 +150,8 @@ class DnaTeqEncoder(wiring.Component):
     """
 
     PARAMS = (
-        Param("n", 5, "code bits of the output (1 sign + n-1 exponent bits)", lo=3, hi=7),
+        Param("n", 5, "code bits of the output (1 sign + n-1 exponent bits)",
+              lo=DNATEQ_N_MIN, hi=DNATEQ_N_MAX),
         Param("width", 38, "bits of the signed result r (the dnateq block's result_width at "
                            "its defaults: lut_width + bitlen(4 max_length) + 1 = 38)",
               lo=8, hi=64),
@@ -165,10 +163,7 @@ class DnaTeqEncoder(wiring.Component):
                          ("encoder", r"^(mag_u|mag_neg|o__payload)"))
 
     def __init__(self, *, n=5, width=38):
-        self._MustUse__silence = True  # an instance that fails validation is not 'unused'
-        spec = {p.name: p for p in self.PARAMS}
-        self.n = spec["n"].check(n)
-        self.width = spec["width"].check(width)
+        self.check_params(n=n, width=width)
         self.m = 1 << (self.n - 1)
         self.zero_code = self.m
         self.entries = 2 * self.m - 1
@@ -180,7 +175,6 @@ class DnaTeqEncoder(wiring.Component):
             "data": unsigned(self.magnitude_width),
         })
         self.output_shape = unsigned(self.n)
-        self._MustUse__silence = False
         super().__init__({
             "i": In(stream.Signature(self.input_layout)),
             "o": Out(stream.Signature(self.output_shape)),

@@ -75,12 +75,13 @@ from amaranth import Cat, Const, Module, Mux, ResetSignal, Signal, signed, unsig
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from quantrtl.params import Param, check_choice, check_int
+from quantrtl.spec import (COUNTER_CODES, DNATEQ_N_MAX, DNATEQ_N_MIN, Param, check_choice,
+                           check_int)
+from .component import Component
 from .pipeline import CLOCK_GATE, StallPipeline, select, tree_sum
 
 __all__ = ["DnaTeqDotProduct", "CounterBank", "Lut", "PostProcessor", "COUNTER_CODES"]
 
-COUNTER_CODES = ("signmag", "twos")
 
 
 def _increment(x):
@@ -116,7 +117,7 @@ def _entry_hit(e, offsets, k, fx, fw):
     return 1
 
 
-class CounterBank(wiring.Component):
+class CounterBank(Component):
     """Signed up/down counters over the entry space for one lane of one PE, and a snapshot
     of them for the post-processor.
 
@@ -205,7 +206,7 @@ class CounterBank(wiring.Component):
         return m
 
 
-class Lut(wiring.Component):
+class Lut(Component):
     """The run-time loaded LUT: ``counted`` unsigned ``width``-bit registers (reset to 0),
     written by ``we``/``addr``/``data``, read ``pp_lanes`` at a time (``read[j]`` = entry
     ``step * pp_lanes + j``, 0 for the entry without a register).  The table is one
@@ -243,7 +244,7 @@ class Lut(wiring.Component):
         return m
 
 
-class PostProcessor(wiring.Component):
+class PostProcessor(Component):
     """Counts x LUT entries, summed and accumulated into one result per ``last`` step.
 
     ``i``: stream of ``{mag[pp_lanes], neg[pp_lanes], lut[pp_lanes], first, last}`` (one
@@ -318,7 +319,7 @@ class PostProcessor(wiring.Component):
         return m
 
 
-class DnaTeqDotProduct(wiring.Component):
+class DnaTeqDotProduct(Component):
     """``lanes`` exponent-code pairs per clock for each of ``pes`` dot products, banked
     counters, one shared LUT post-processor.
 
@@ -327,7 +328,7 @@ class DnaTeqDotProduct(wiring.Component):
 
     PARAMS = (
         Param("n", 5, "code bits (1 sign + n-1 exponent bits); narrower layers run with "
-                      "widened codes", lo=3, hi=7),
+                      "widened codes", lo=DNATEQ_N_MIN, hi=DNATEQ_N_MAX),
         Param("lanes", 4, "code pairs per beat and PE (exponent adders, counter banks)",
               lo=1, hi=32),
         Param("pes", 1, "dot products computed at once (PEs sharing the activation codes, "
@@ -345,28 +346,17 @@ class DnaTeqDotProduct(wiring.Component):
               kind=bool),
         Param("counter", "signmag", "counter coding", kind=str, choices=COUNTER_CODES),
     )
-    LATENCY = None  # depends on the parameters: see ``latency``
+    LATENCY = None  # per instance: 1 + steps + PostProcessor.LATENCY (see ``latency``)
     # Energy breakdown (synth.components): registers by name; the rest is control.
     ENERGY_COMPONENTS = (("counters", r"^bank_"), ("lut", r"^lut\."),
                          ("post-processor", r"^post\.|^o__payload"))
 
     def __init__(self, *, n=5, lanes=4, pes=1, max_length=1024, lut_width=24, frac_bits=16,
                  pp_lanes=4, isolate=True, fold_c3=True, counter="signmag"):
-        self._MustUse__silence = True  # an instance that fails validation is not 'unused'
-        spec = {p.name: p for p in self.PARAMS}
-        self.n = spec["n"].check(n)
-        self.lanes = spec["lanes"].check(lanes)
-        self.pes = spec["pes"].check(pes)
-        self.max_length = spec["max_length"].check(max_length)
-        self.lut_width = spec["lut_width"].check(lut_width)
-        self.frac_bits = check_int("frac_bits", frac_bits, 0, self.lut_width)
+        self.check_params(n=n, lanes=lanes, pes=pes, max_length=max_length,
+                          lut_width=lut_width, frac_bits=frac_bits, pp_lanes=pp_lanes,
+                          isolate=isolate, fold_c3=fold_c3, counter=counter)
         self.entries = 1 << (self.n + 1)
-        powers = tuple(1 << k for k in range(self.n + 2))
-        spec["pp_lanes"].check(pp_lanes)
-        self.pp_lanes = check_choice("pp_lanes", pp_lanes, powers)
-        self.isolate = spec["isolate"].check(isolate)
-        self.fold_c3 = spec["fold_c3"].check(fold_c3)
-        self.counter = spec["counter"].check(counter)
         self.m = 1 << (self.n - 1)
         self.zero_code = self.m
         self.offsets = (0, 2 * self.m - 1, 3 * self.m - 1, 4 * self.m - 1)
@@ -378,7 +368,6 @@ class DnaTeqDotProduct(wiring.Component):
         self.count_width = max(self.bank_beats * self.lanes, 1).bit_length()
         self.result_width = self.lut_width + (4 * self.max_length).bit_length() + 1
         self.latency = 1 + self.steps + PostProcessor.LATENCY
-        self.LATENCY = self.latency
 
         weights = data.ArrayLayout(unsigned(self.n), self.lanes)
         self.input_layout = data.StructLayout({
@@ -390,12 +379,15 @@ class DnaTeqDotProduct(wiring.Component):
             "data": unsigned(self.lut_width),
         })
         self.output_shape = signed(self.result_width)
-        self._MustUse__silence = False
         super().__init__({
             "i": In(stream.Signature(self.input_layout)),
             "o": Out(stream.Signature(self.output_shape)),
         })
 
+
+    def validate(self):
+        check_int("frac_bits", self.frac_bits, 0, self.lut_width)
+        check_choice("pp_lanes", self.pp_lanes, tuple(1 << k for k in range(self.n + 2)))
     def cycles_per_dot_product(self, length: int) -> int:
         """Clocks per group of ``pes`` dot products of ``length`` pairs, back to back,
         output always ready."""

@@ -16,33 +16,32 @@ pattern.
 """
 
 from amaranth import Module, signed, unsigned
-from amaranth.lib import data, stream, wiring
+from amaranth.lib import data, stream
 from amaranth.lib.wiring import In, Out
 
-from quantrtl.params import Param
+from quantrtl.spec import DQA_JOIN_M_BITS, DQA_JOIN_N_BITS, Param
+from .component import Component
 
 __all__ = ["DqaJoin"]
 
 
-class DqaJoin(wiring.Component):
+class DqaJoin(Component):
     """``(q << m) + err`` on streams.  Ports: ``i`` (:attr:`input_layout`), ``e``
     (``unsigned(m)``), ``o`` (``signed(n + m)``)."""
 
     PARAMS = (
-        Param("n", 4, "bits of the stored activations q", lo=2, hi=8),
-        Param("m", 3, "extra bits of the important channels (bits of err)", lo=1, hi=8),
+        Param("n", 4, "bits of the stored activations q",
+              lo=DQA_JOIN_N_BITS[0], hi=DQA_JOIN_N_BITS[1]),
+        Param("m", 3, "extra bits of the important channels (bits of err)",
+              lo=DQA_JOIN_M_BITS[0], hi=DQA_JOIN_M_BITS[1]),
     )
     LATENCY = 1
 
     def __init__(self, *, n=4, m=3):
-        self._MustUse__silence = True  # an instance that fails validation is not 'unused'
-        spec = {p.name: p for p in self.PARAMS}
-        self.n = spec["n"].check(n)
-        self.m = spec["m"].check(m)
+        self.check_params(n=n, m=m)
         self.input_layout = data.StructLayout({"q": signed(self.n), "important": 1})
         self.error_shape = unsigned(self.m)
         self.output_shape = signed(self.n + self.m)
-        self._MustUse__silence = False
         super().__init__({
             "i": In(stream.Signature(self.input_layout)),
             "e": In(stream.Signature(self.error_shape)),

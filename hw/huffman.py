@@ -40,7 +40,7 @@ table beat or ``COUNT`` inside a packet, ``DATA`` without a ``COUNT``, a ``COUNT
 before an error are delivered, none after it.  In the error state every input beat is
 accepted and dropped, so the producer never stalls; ``restart`` (one clock, synchronous)
 clears the bit buffer, the pending output, the error and the packet state -- the table is
-kept.  :class:`tb.huffman_model.ReferenceDecoder` (golden ``from_description`` and
+kept.  :class:`quantrtl.vectors.huffman_model.ReferenceDecoder` (golden ``from_description`` and
 :func:`golden.huffman.decode`) defines the same outcomes for any beat sequence.
 
 Datapath: a bit buffer of ``word_width + 2 * lanes * max_length`` bits, MSB aligned; a word
@@ -54,28 +54,29 @@ the table is checked at the ``COUNT`` beat, which may follow the last table beat
 immediately.
 """
 
+import types
+
 from amaranth import Array, Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.hdl import Assert
-from amaranth.lib import data, enum, stream, wiring
+from amaranth.lib import data, enum, stream
 from amaranth.lib.wiring import In, Out
 
-from quantrtl.params import Param
+from quantrtl.spec import HuffmanError, HuffmanKind, Param
+from .component import Component
 
 __all__ = ["HuffmanDecoder", "Kind", "ErrorKind"]
 
 
-class Kind(enum.Enum, shape=2):
-    DATA = 0
-    LEN = 1
-    SYM = 2
-    COUNT = 3
+def _hardware_enum(name, spec_enum, shape):
+    """An Amaranth enum with the members of one of the spec's (values written once)."""
+    members = {m.name: m.value for m in spec_enum}
+    cls = types.new_class(name, (enum.Enum,), {"shape": shape}, lambda ns: ns.update(members))
+    cls.__module__ = __name__
+    return cls
 
 
-class ErrorKind(enum.Enum, shape=2):
-    NONE = 0
-    INVALID = 1
-    TRUNCATED = 2
-    PROTOCOL = 3
+Kind = _hardware_enum("Kind", HuffmanKind, 2)                # the input beat's kind field
+ErrorKind = _hardware_enum("ErrorKind", HuffmanError, 2)     # the error_kind output
 
 
 class _State(enum.Enum, shape=2):
@@ -84,7 +85,7 @@ class _State(enum.Enum, shape=2):
     ERROR = 2
 
 
-class HuffmanDecoder(wiring.Component):
+class HuffmanDecoder(Component):
     """Canonical Huffman decoder with a run-time table, ``lanes`` symbols per clock.
 
     Ports: ``i`` (stream of :attr:`input_layout`), ``o`` (stream of :attr:`output_shape`),
@@ -98,14 +99,13 @@ class HuffmanDecoder(wiring.Component):
         Param("word_width", 32, "bits per bitstream word", lo=16, hi=64),
         Param("lanes", 1, "symbols decoded per clock (at most)", lo=1, hi=4),
     )
+    # No fixed latency: a symbol leaves a variable number of clocks after the word that
+    # holds it (words are taken ahead while the bit buffer has room).
+    LATENCY = None
 
     def __init__(self, *, symbol_bits=4, max_length=8, word_width=32, lanes=1):
-        self._MustUse__silence = True  # an instance that fails validation is not 'unused'
-        spec = {p.name: p for p in self.PARAMS}
-        self.symbol_bits = spec["symbol_bits"].check(symbol_bits)
-        self.max_length = spec["max_length"].check(max_length)
-        self.word_width = spec["word_width"].check(word_width)
-        self.lanes = spec["lanes"].check(lanes)
+        self.check_params(symbol_bits=symbol_bits, max_length=max_length,
+                          word_width=word_width, lanes=lanes)
         self.count_bits = min(self.word_width, 32)
         self.capacity = self.word_width + 2 * self.lanes * self.max_length
         self.input_layout = data.StructLayout({
@@ -121,7 +121,6 @@ class HuffmanDecoder(wiring.Component):
                 "sym": data.ArrayLayout(unsigned(self.symbol_bits), self.lanes),
                 "n": range(self.lanes + 1),
             })
-        self._MustUse__silence = False
         super().__init__({
             "i": In(stream.Signature(self.input_layout)),
             "o": Out(stream.Signature(self.output_shape)),

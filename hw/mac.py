@@ -50,14 +50,14 @@ from amaranth import signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from quantrtl.golden.mac import OVERFLOW_MODES
-from quantrtl.params import Param, check_int
+from quantrtl.spec import OVERFLOW_MODES, Param, check_int
+from .component import Component
 from .pipeline import StallPipeline, register, saturate, select, tree_sum
 
 __all__ = ["DotProductUnit", "ResultBank"]
 
 
-class ResultBank(wiring.Component):
+class ResultBank(Component):
     """``count`` results taken in one transfer, given out one per transfer, in order.
 
     Ports: ``i`` (stream of ``ArrayLayout(shape, count)``), ``o`` (stream of ``shape``).
@@ -99,7 +99,7 @@ class ResultBank(wiring.Component):
         return m
 
 
-class DotProductUnit(wiring.Component):
+class DotProductUnit(Component):
     """``pes`` x ``lanes`` signed ``width``-bit multiply-accumulates per clock into
     ``acc_width`` bits.
 
@@ -139,16 +139,8 @@ class DotProductUnit(wiring.Component):
 
     def __init__(self, *, lanes=1, width=8, acc_width=32, offset=True, bias=True,
                  overflow="wrap", zero_skip=True, pes=1):
-        self._MustUse__silence = True  # an instance that fails validation is not 'unused'
-        spec = {p.name: p for p in self.PARAMS}
-        self.lanes = spec["lanes"].check(lanes)
-        self.width = spec["width"].check(width)
-        self.acc_width = check_int("acc_width", acc_width, 2 * self.width + 1, 64)
-        self.offset = spec["offset"].check(offset)
-        self.bias = spec["bias"].check(bias)
-        self.overflow = spec["overflow"].check(overflow)
-        self.zero_skip = spec["zero_skip"].check(zero_skip)
-        self.pes = spec["pes"].check(pes)
+        self.check_params(lanes=lanes, width=width, acc_width=acc_width, offset=offset,
+                          bias=bias, overflow=overflow, zero_skip=zero_skip, pes=pes)
 
         operands = data.ArrayLayout(signed(self.width), self.lanes)
         self.output_shape = signed(self.acc_width)
@@ -168,8 +160,10 @@ class DotProductUnit(wiring.Component):
         }
         if self.offset:
             members["input_offset"] = In(signed(self.width + 1))
-        self._MustUse__silence = False
         super().__init__(members)
+
+    def validate(self):
+        check_int("acc_width", self.acc_width, 2 * self.width + 1, 64)
 
     def cycles_per_dot_product(self, length: int) -> int:
         """Clocks per group of ``pes`` dot products of ``length`` pairs, back to back,

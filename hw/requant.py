@@ -23,17 +23,17 @@ stops its whole clock while no beat is in flight.
 """
 
 from amaranth import Const, Module, Mux, signed, unsigned
-from amaranth.lib import data, stream, wiring
+from amaranth.lib import data, stream
 from amaranth.lib.wiring import In, Out
 
-from quantrtl.golden.requant import RoundingMode
-from quantrtl.params import Param
+from quantrtl.spec import ROUNDING_MODES, Param, RoundingMode
+from .component import Component
 from .pipeline import StallPipeline
 
 __all__ = ["Requantizer"]
 
 
-class Requantizer(wiring.Component):
+class Requantizer(Component):
     """int32 accumulator in, ``out_width``-bit requantized value out, one per clock.
 
     Ports: ``i`` (stream of :attr:`input_layout`: ``acc``, ``multiplier``, ``shift``),
@@ -43,7 +43,7 @@ class Requantizer(wiring.Component):
 
     PARAMS = (
         Param("rounding", "single", "MultiplyByQuantizedMultiplier rounding", kind=str,
-              choices=tuple(m.value for m in RoundingMode)),
+              choices=ROUNDING_MODES),
         Param("latency", 2, "clocks from input to output (pipeline registers)", lo=1, hi=3),
         Param("out_width", 8, "bits of the output, zero point and clamp bounds", lo=2, hi=32),
     )
@@ -52,18 +52,14 @@ class Requantizer(wiring.Component):
     ENERGY_COMPONENTS = (("requantizer", ""),)
 
     def __init__(self, *, rounding="single", latency=2, out_width=8):
-        self._MustUse__silence = True  # an instance that fails validation is not 'unused'
-        spec = {p.name: p for p in self.PARAMS}
-        self.rounding = RoundingMode(spec["rounding"].check(str(rounding)))
-        self.latency = spec["latency"].check(latency)
-        self.out_width = spec["out_width"].check(out_width)
+        self.check_params(rounding=str(rounding), latency=latency, out_width=out_width)
+        self.rounding = RoundingMode(self.rounding)
         self.input_layout = data.StructLayout({
             "acc": signed(32),
             "multiplier": signed(32),
             "shift": signed(6),
         })
         self.output_shape = signed(self.out_width)
-        self._MustUse__silence = False
         super().__init__({
             "i": In(stream.Signature(self.input_layout)),
             "o": Out(stream.Signature(self.output_shape)),
@@ -71,10 +67,6 @@ class Requantizer(wiring.Component):
             "qmin": In(signed(self.out_width)),
             "qmax": In(signed(self.out_width)),
         })
-
-    @property
-    def LATENCY(self):
-        return self.latency
 
     def elaborate(self, platform):
         m = Module()

@@ -1,4 +1,14 @@
-"""The registry of quantrtl's hardware blocks: names, parameters, Verilog emission.
+"""The registry of quantrtl's hardware blocks: one :class:`Block` record per block.
+
+A record names everything the project knows about a block -- its Amaranth component and
+parameter specs, its vector adapter (:mod:`quantrtl.vectors`), its energy workload, its
+cocotb test module and the parameter matrix the suite simulates, the parameters always
+shown in labels, the relative cost of its synthesis flow -- and everything else (the CLI,
+the runner, the synthesis flow, the reports, the tests) reads it from here.
+
+:meth:`Block.configure` resolves parameters once, from values or from text (the one parser:
+:meth:`quantrtl.spec.Param.parse` then :meth:`~quantrtl.spec.Param.check`, for CLI options,
+``--param``, ``--sweep`` and config files alike), into a frozen :class:`Config`.
 
 Each block has a fixed Verilog top-level name (``quantrtl_<block>``) whatever its
 parameters, and a JSON sidecar that records the parameters and the bit layout of every port,
@@ -8,54 +18,114 @@ so that RTL users (and the testbenches) can pack and unpack stream payloads.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import Callable
 
 from amaranth.back import verilog
-from amaranth.hdl import Shape
-from amaranth.lib import data, wiring
+from amaranth.lib import wiring
 
 from . import __version__
-from .params import Param
+from .hw.dnaenc import DnaTeqEncoder
+from .hw.dnateq import DnaTeqDotProduct
+from .hw.dqa import DqaJoin
+from .hw.huffman import HuffmanDecoder
+from .hw.mac import DotProductUnit
+from .hw.requant import Requantizer
+from .spec import Param
+from .vectors import workloads
+from .vectors.adapters import MacAdapter, RequantAdapter
+from .vectors.codec import shape_info
+from .vectors.dnaenc import DnaTeqEncoderAdapter
+from .vectors.dnateq import DnaTeqAdapter
+from .vectors.dqa import DqaAdapter
+from .vectors.huffman import HuffmanAdapter
+from .vectors.workload_dnaenc import dnaenc_workload
 
-__all__ = ["Block", "BLOCKS", "get_block", "layout_fields"]
+__all__ = ["Block", "Config", "BLOCKS", "get_block", "configure", "adapter_for",
+           "parse_assignments"]
+
+
+def parse_assignments(items, what: str = "--param") -> dict:
+    """``["lanes=4", "overflow=saturate"]`` -> ``{"lanes": "4", "overflow": "saturate"}``
+    (text values: :meth:`Block.configure` parses them against the parameter specs)."""
+    out = {}
+    for item in items or ():
+        name, eq, value = item.partition("=")
+        if not eq or not name.strip():
+            raise ValueError(f"{what} {item!r}: expected NAME=VALUE")
+        out[name.strip()] = value.strip()
+    return out
 
 
 @dataclass(frozen=True)
 class Block:
+    """One block: what it is, and everything the project attaches to it.
+
+    ``component``: the Amaranth component class (its ``PARAMS`` are the parameter specs);
+    ``adapter``: the vector-set adapter class (beats, golden results, cycle model);
+    ``test_module``: the cocotb module testing the RTL; ``sim_params``: ``{simulator:
+    [params, ...]}`` the suite simulates (``"*"`` for both); ``workload``: the energy
+    workload (``None``: no energy figure); ``uses_length``: the workload is a dot product
+    of a given length; ``label_params``: shown in design labels even at their default;
+    ``cost``: a relative run time of the synthesis flow, from the parameters (scheduling
+    only); ``netlist_test``: ``(params, testcases, env)`` of the gate-level netlist test.
+    """
+
     name: str
     summary: str
-    module: str      # "hw.mac"
-    cls: str         # "DotProductUnit"
+    component: type
+    adapter: type
+    test_module: str
+    sim_params: dict = field(default_factory=lambda: {"*": ({},)})
+    workload: Callable | None = None
+    uses_length: bool = False
+    label_params: tuple = ()
+    cost: Callable[[dict], float] = lambda p: 5.0
+    netlist_test: tuple = ({}, "", {})
 
     @property
     def top(self) -> str:
         return f"quantrtl_{self.name}"
 
     @property
-    def component_class(self):
-        import importlib
-        return getattr(importlib.import_module(self.module), self.cls)
-
-    @property
     def params(self) -> tuple[Param, ...]:
-        return self.component_class.PARAMS
+        return self.component.PARAMS
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise ValueError(f"block {self.name!r} has no parameter {name!r}: allowed "
+                         f"{{{', '.join(p.name for p in self.params)}}}")
 
     def defaults(self) -> dict:
         return {p.name: p.default for p in self.params}
 
     def resolve(self, params: dict | None = None) -> dict:
-        """Defaults overridden by ``params``; unknown names raise ``ValueError``."""
-        params = dict(params or {})
-        known = {p.name for p in self.params}
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise ValueError(f"block {self.name!r} has no parameter {unknown[0]!r}: "
-                             f"allowed {{{', '.join(sorted(known))}}}")
-        return {**self.defaults(), **params}
+        """Defaults overridden by ``params``, each value checked against its spec (a text
+        value is parsed first); an unknown name or a bad value is a ``ValueError``."""
+        out = self.defaults()
+        for name, value in dict(params or {}).items():
+            spec = self.param(name)
+            out[name] = spec.check(spec.parse(value) if isinstance(value, str) and
+                                   spec.kind is not str else value)
+        return out
+
+    def configure(self, params: dict | None = None) -> "Config":
+        """The block at ``params``, resolved and validated (the component is built, so rules
+        between parameters are checked too)."""
+        config = Config(self, tuple(sorted(self.resolve(params).items())))
+        config.component  # noqa: B018 -- validates now
+        return config
+
+    def sim_matrix(self, sim: str) -> tuple:
+        """The parameter sets the suite simulates on ``sim``."""
+        return tuple(self.sim_params.get(sim, self.sim_params.get("*", ({},))))
 
     def build(self, params: dict | None = None):
-        component = self.component_class(**self.resolve(params))
+        component = self.component(**self.resolve(params))
         # Components are also built just to read their layouts; don't warn that those
         # were never elaborated.
         component._MustUse__silence = True
@@ -77,10 +147,10 @@ class Block:
         for path, member, _ in component.signature.flatten(component):
             ports["__".join(map(str, path))] = {
                 "direction": "in" if member.flow == wiring.In else "out",
-                **_shape_info(member.shape),
+                **shape_info(member.shape),
             }
         return {"block": self.name, "top": self.top, "quantrtl": __version__,
-                "params": params, "latency": getattr(component, "LATENCY", None),
+                "params": params, "latency": component.latency,
                 "ports": ports}
 
     def emit(self, out_dir: Path, params: dict | None = None) -> Path:
@@ -94,48 +164,151 @@ class Block:
         return path
 
 
-def _shape_info(shape) -> dict:
-    if isinstance(shape, data.Layout):
-        return {"width": shape.size, "fields": layout_fields(shape)}
-    shape = Shape.cast(shape)
-    return {"width": shape.width, "signed": shape.signed}
+@dataclass(frozen=True)
+class Config:
+    """A block at resolved parameters (sorted ``(name, value)`` pairs): what the runner, the
+    adapters, the synthesis flow and the reports pass down."""
+
+    block: Block
+    params: tuple
+
+    @property
+    def param_dict(self) -> dict:
+        return dict(self.params)
+
+    @cached_property
+    def component(self):
+        return self.block.build(self.param_dict)
+
+    @cached_property
+    def adapter(self):
+        return self.block.adapter(self.component)
+
+    @property
+    def name(self) -> str:
+        return self.block.name
+
+    @property
+    def top(self) -> str:
+        return self.block.top
+
+    @property
+    def changed(self) -> dict:
+        """The parameters that differ from the block's defaults."""
+        defaults = self.block.defaults()
+        return {k: v for k, v in self.params if defaults.get(k) != v}
+
+    @property
+    def label(self) -> str:
+        """``mac(lanes=4)``: the block and its non-default (and label) parameters."""
+        shown = {**self.changed, **{k: v for k, v in self.params
+                                    if k in self.block.label_params}}
+        args = ",".join(f"{k}={v}" for k, v in sorted(shown.items()))
+        return f"{self.block.name}({args})" if args else self.block.name
+
+    def verilog(self) -> str:
+        return self.block.verilog(self.param_dict)
 
 
-def layout_fields(layout, prefix: str = "", offset: int = 0) -> dict:
-    """Flatten a struct/array layout into ``{"a[0]": {"offset", "width", "signed"}, ...}``."""
-    fields = {}
-    if isinstance(layout, data.StructLayout):
-        items = ((name, field) for name, field in layout)
-        sep = "."
-    elif isinstance(layout, data.ArrayLayout):
-        items = ((f"[{k}]", layout[k]) for k in range(layout.length))
-        sep = ""
-    else:
-        shape = Shape.cast(layout)
-        return {prefix: {"offset": offset, "width": shape.width, "signed": shape.signed}}
-    for name, field in items:
-        key = f"{prefix}{sep if prefix else ''}{name}" if sep else f"{prefix}{name}"
-        fields.update(layout_fields(field.shape, key, offset + field.offset))
-    return fields
+def _dnateq_cost(p):
+    return 20.0 * (1 << (p["n"] + 1)) * p["lanes"] * p["pes"]
 
 
-BLOCKS = {
-    "mac": Block("mac", "INT8 multiply-accumulate / dot-product unit (SPEC 1)",
-                 "hw.mac", "DotProductUnit"),
-    "requant": Block("requant", "TFLite-exact fixed-point requantizer, M = M0 * 2^shift "
-                     "(SPEC 2)", "hw.requant", "Requantizer"),
-    "dnateq": Block("dnateq", "DNA-TEQ exponent-domain dot product: exponent adders, banked "
-                    "counters, LUT post-processor (SPEC 3)", "hw.dnateq", "DnaTeqDotProduct"),
-    "huffman": Block("huffman", "streaming canonical Huffman decoder with a run-time table "
-                     "(SPEC 4)", "hw.huffman", "HuffmanDecoder"),
-    "dqa": Block("dqa", "DQA dequantizer: (q << m) + shifting error on streams (SPEC 4)",
-                 "hw.dqa", "DqaJoin"),
-    "dnaenc": Block("dnaenc", "DNA-TEQ output encoder: a fixed-point result back to an "
-                    "n-bit exponential code (SPEC 3)", "hw.dnaenc", "DnaTeqEncoder"),
-}
+BLOCKS = {b.name: b for b in (
+    Block("mac", "INT8 multiply-accumulate / dot-product unit (SPEC 1)",
+          DotProductUnit, MacAdapter, "quantrtl.tb.tests.test_mac",
+          sim_params={"*": (
+              {},                                                   # 1 lane, int8, 32-bit wrap
+              {"lanes": 8},                                         # the TFLite test's config
+              {"lanes": 2, "width": 6, "acc_width": 14, "overflow": "saturate"},
+              {"lanes": 3, "width": 4, "acc_width": 12, "offset": False, "bias": False},
+              {"zero_skip": False},                                 # the structure without it
+              {"pes": 4},                                           # output-stationary array
+              {"pes": 3, "lanes": 2, "width": 6, "acc_width": 14, "overflow": "saturate"},
+              {"pes": 4, "lanes": 2, "width": 4, "acc_width": 12, "overflow": "saturate",
+               "zero_skip": False, "offset": False},
+          )},
+          workload=workloads.mac_workload, uses_length=True,
+          cost=lambda p: 10.0 * p["lanes"] * p["pes"],
+          netlist_test=({"lanes": 2}, "random_dot_products,input_offset_extremes",
+                        {"QUANTRTL_COUNT": 40})),
+    Block("requant", "TFLite-exact fixed-point requantizer, M = M0 * 2^shift (SPEC 2)",
+          Requantizer, RequantAdapter, "quantrtl.tb.tests.test_requant",
+          sim_params={"*": (
+              {},                                                   # single rounding, latency 2
+              {"rounding": "double", "latency": 1},
+              {"rounding": "double", "latency": 3, "out_width": 16},
+              {"rounding": "single", "latency": 3, "out_width": 32},
+          )},
+          workload=workloads.requant_workload, cost=lambda p: 300.0,
+          netlist_test=({}, "random_backpressure", {"QUANTRTL_COUNT": 150})),
+    Block("dnateq", "DNA-TEQ exponent-domain dot product: exponent adders, banked counters, "
+          "LUT post-processor (SPEC 3)",
+          DnaTeqDotProduct, DnaTeqAdapter, "quantrtl.tb.tests.test_dnateq",
+          # Together the two simulators build every n from 3 to 7 natively (the n = 7 build
+          # is the slowest to compile, so one simulator has it); arrays, both counter
+          # codings, the structure without isolation and with a C3 counter.
+          sim_params={
+              "verilator": (
+                  {"n": 3, "lanes": 1, "max_length": 64, "lut_width": 12, "frac_bits": 8,
+                   "pp_lanes": 2},
+                  {"n": 5, "lanes": 2, "max_length": 150, "pp_lanes": 8, "pes": 3},
+                  {"n": 6, "lanes": 1, "max_length": 64, "lut_width": 20, "frac_bits": 12,
+                   "pp_lanes": 32, "isolate": False, "fold_c3": False, "counter": "twos"},
+              ),
+              "icarus": (
+                  {"n": 4, "lanes": 4, "max_length": 256, "lut_width": 16, "frac_bits": 10,
+                   "pp_lanes": 32, "pes": 2, "counter": "twos"},
+                  {"n": 5, "lanes": 2, "max_length": 48, "pp_lanes": 8, "fold_c3": False},
+                  {"n": 7, "lanes": 1, "max_length": 64, "lut_width": 24, "frac_bits": 16,
+                   "pp_lanes": 16, "isolate": False},
+              )},
+          workload=workloads.dnateq_workload, uses_length=True, label_params=("n",),
+          cost=_dnateq_cost,
+          netlist_test=({"n": 3, "lanes": 2, "max_length": 64, "pp_lanes": 4},
+                        "random_codes,zeros", {"QUANTRTL_COUNT": 8})),
+    Block("huffman", "streaming canonical Huffman decoder with a run-time table (SPEC 4)",
+          HuffmanDecoder, HuffmanAdapter, "quantrtl.tb.tests.test_huffman",
+          sim_params={"*": (
+              {},                                   # 4-bit symbols, L 8, 32-bit words, 1/clock
+              {"lanes": 2, "symbol_bits": 3, "max_length": 12, "word_width": 16},
+              {"lanes": 4, "symbol_bits": 2, "max_length": 3, "word_width": 64},
+          )},
+          workload=workloads.huffman_workload, cost=lambda p: 100.0,
+          netlist_test=({"symbol_bits": 3, "max_length": 6, "word_width": 16},
+                        "round_trips,invalid_and_truncated",
+                        {"QUANTRTL_STREAM_SYMBOLS": 40, "QUANTRTL_ERROR_TRIALS": 6})),
+    Block("dqa", "DQA dequantizer: (q << m) + shifting error on streams (SPEC 4)",
+          DqaJoin, DqaAdapter, "quantrtl.tb.tests.test_dqa",
+          sim_params={"*": ({}, {"n": 3, "m": 1}, {"n": 8, "m": 8})},
+          workload=workloads.dqa_workload,
+          netlist_test=({}, "random_activations", {})),
+    Block("dnaenc", "DNA-TEQ output encoder: a fixed-point result back to an n-bit "
+          "exponential code (SPEC 3)",
+          DnaTeqEncoder, DnaTeqEncoderAdapter, "quantrtl.tb.tests.test_dnaenc",
+          # Every n from 3 to 7, result widths 16 to 64 (the full int64 range at 64).
+          sim_params={
+              "verilator": ({"n": 3, "width": 16}, {"n": 5, "width": 38},
+                            {"n": 7, "width": 40}),
+              "icarus": ({"n": 4, "width": 24}, {"n": 6, "width": 64},
+                         {"n": 7, "width": 40})},
+          workload=dnaenc_workload,
+          netlist_test=({"n": 3, "width": 16}, "near_thresholds,table_reload",
+                        {"QUANTRTL_COUNT": 40})),
+)}
 
 
 def get_block(name: str) -> Block:
     if name not in BLOCKS:
         raise ValueError(f"block={name!r} is not known: allowed {{{', '.join(BLOCKS)}}}")
     return BLOCKS[name]
+
+
+def configure(name: str, params: dict | None = None) -> Config:
+    """``get_block(name).configure(params)``."""
+    return get_block(name).configure(params)
+
+
+def adapter_for(name: str, component):
+    """The registered vector adapter of block ``name`` for ``component``."""
+    return get_block(name).adapter(component)

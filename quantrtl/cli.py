@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .blocks import BLOCKS, get_block
-from .params import check_probability, check_writable_dir, check_writable_file
+from .spec import check_probability, check_writable_dir, check_writable_file
 
 __all__ = ["main"]
 
@@ -25,25 +25,23 @@ def _blocks_help() -> str:
 
 def _parse_block_params(block, tokens: list[str]) -> dict:
     """``["--lanes", "4", "--overflow=saturate"]`` -> ``{"lanes": 4, "overflow": "saturate"}``."""
-    spec = {p.name: p for p in block.params}
-    params, k = {}, 0
+    texts, k = {}, 0
     while k < len(tokens):
         token = tokens[k]
         if not token.startswith("--"):
             raise ValueError(f"unexpected argument {token!r}: parameters are --name value")
         name, eq, value = token[2:].partition("=")
         name = name.replace("-", "_")
-        if name not in spec:
-            raise ValueError(f"block {block.name!r} has no parameter {name!r}: allowed "
-                             f"{{{', '.join(spec)}}}")
+        spec = block.param(name)                 # an unknown name is an error here
         if not eq:
             k += 1
             if k >= len(tokens):
-                raise ValueError(f"--{name} needs a value: allowed {spec[name].allowed}")
+                raise ValueError(f"--{name} needs a value: allowed {spec.allowed}")
             value = tokens[k]
-        params[name] = spec[name].check(spec[name].parse(value))
+        texts[name] = value
         k += 1
-    return params
+    resolved = block.resolve(texts)              # the one parser: Param.parse, then check
+    return {name: resolved[name] for name in texts}
 
 
 def cmd_verilog(args, extra) -> int:
@@ -99,7 +97,6 @@ def load_vectors(path) -> dict:
 def cmd_run(args, extra) -> int:
     import numpy as np
 
-    from quantrtl.tb.adapters import adapter_for
     from quantrtl.tb.runner import run_block
 
     block = get_block(args.block)
@@ -112,7 +109,7 @@ def cmd_run(args, extra) -> int:
         block.name, params, vectors, sim=args.sim, seed=args.seed, waves=args.waves,
         valid_probability=args.valid_probability, ready_probability=args.ready_probability)
     rtl, expected = result.rtl, result.expected
-    output = adapter_for(block.name, block.build(params)).output
+    output = block.adapter(block.build(params)).output
     same_size = rtl.shape == np.shape(expected)
     match = rtl == expected if same_size else np.zeros(max(rtl.size, np.size(expected)), bool)
     status_ok = result.status == result.golden_status

@@ -136,7 +136,7 @@ def summary(report: dict) -> str:
 
 
 def main(argv=None) -> int:
-    from .params import check_writable_dir
+    from .spec import check_writable_dir
     parser = argparse.ArgumentParser(prog="python -m quantrtl.fuzz",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("-o", "--output", default="build/reports")

@@ -35,7 +35,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from .params import check_writable_dir
+from .spec import check_writable_dir
 
 
 __all__ = ["main", "headline_plan", "SRAM_PJ_PER_BIT", "SRAM_SOURCE"]

@@ -77,8 +77,8 @@ def minilm_layer(length: int) -> Layer:
 @lru_cache(maxsize=4)
 def synthetic_layer(length: int, *, tokens: int = 256, outputs: int = 256) -> Layer:
     """ReLU activations max(0, N(0, 1)) and Laplace(0, 0.05) weights (the synthetic layer
-    of :mod:`synth.workloads`), no bias."""
-    from quantrtl.synth.workloads import synthetic_layer as draw
+    of :mod:`quantrtl.vectors.workloads`), no bias."""
+    from quantrtl.vectors.workloads import synthetic_layer as draw
     x, _ = draw(11, tokens, length)
     _, w = draw(12, outputs, length)
     return Layer(f"synthetic-{length}", x, w, np.zeros(outputs),

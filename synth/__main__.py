@@ -22,21 +22,16 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from quantrtl.params import check_writable_dir
+from quantrtl.spec import check_writable_dir
 
 from .config import DEFAULT_LENGTHS, default_designs, estimated_cost, load_config, parse_sweep
 from .flow import DEFAULT_ROOT, Design, assumptions, run_point, sanity_reference
 
 
 def _parse_params(items):
-    from .config import _value
-    params = {}
-    for item in items or ():
-        name, eq, value = item.partition("=")
-        if not eq or not name:
-            raise ValueError(f"--param {item!r}: expected NAME=VALUE")
-        params[name] = _value(value)
-    return params
+    """``--param NAME=VALUE`` items as text, parsed by the block's specs in Design.block."""
+    from quantrtl.blocks import parse_assignments
+    return parse_assignments(items)
 
 
 def run_all(designs, *, jobs, energy, lengths, fresh, root, ice40="auto", progress=print):

@@ -1,8 +1,9 @@
 """What ``python -m quantrtl.synth`` runs by default, and how sweeps are described.
 
 A new block joins the default set and the sweeps by appearing in the registry
-(``quantrtl.blocks.BLOCKS``) with an energy workload (:data:`synth.workloads.WORKLOADS`);
-nothing else needs to change.
+(``quantrtl.blocks.BLOCKS``) with an energy workload; nothing else needs to change.
+Parameter values of sweeps and config files are parsed by the block's parameter specs
+(:meth:`quantrtl.blocks.Block.resolve`), as the CLI's are.
 """
 
 from __future__ import annotations
@@ -37,30 +38,25 @@ def default_designs() -> list:
 
 
 def estimated_cost(design: Design) -> float:
-    """A rough relative run time of the flow on ``design`` (for scheduling only): DNA-TEQ
-    grows with its counters (2^(n+1) per lane), the requantizer's 64-bit multiplier and
-    the Huffman decoder's tables are mid-sized, the rest is small."""
-    p = design.param_dict
+    """A rough relative run time of the flow on ``design`` (for scheduling only): the
+    block's registered ``cost`` (DNA-TEQ grows with its counters, 2^(n+1) per lane; the
+    requantizer's multiplier and the Huffman decoder's tables are mid-sized)."""
     if design.kind == "helper":
-        return p["width"] / 8
-    if design.name == "dnateq":
-        return 20.0 * (1 << (p.get("n", 5) + 1)) * p.get("lanes", 1) * p.get("pes", 1)
-    return {"requant": 300.0, "huffman": 100.0,
-            "mac": 10.0 * p.get("lanes", 1) * p.get("pes", 1)}.get(design.name, 5.0)
+        return design.param_dict["width"] / 8
+    return design.config.block.cost(design.param_dict)
 
 
-def _value(text: str):
-    for conv in (int, float):
-        try:
-            return conv(text)
-        except ValueError:
-            pass
-    return {"true": True, "false": False}.get(text.lower(), text)
+def _width(op: str, text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise ValueError(f"helper {op} width={text!r} is not an integer") from None
 
 
 def parse_sweep(spec: str) -> list:
-    """``"mac:lanes=1,2,4;width=4,8"`` -> the cartesian product as Designs.
-    ``"helper:mul=4,8,16"`` sweeps a helper's width."""
+    """``"mac:lanes=1,2,4;width=4,8"`` -> the cartesian product as Designs (each value
+    parsed by the parameter's spec, as on the command line). ``"helper:mul=4,8,16"`` sweeps
+    a helper's width."""
     if ":" not in spec:
         raise ValueError(f"sweep {spec!r}: expected BLOCK:param=v1,v2[;param=...]")
     block, _, rest = spec.partition(":")
@@ -69,9 +65,9 @@ def parse_sweep(spec: str) -> list:
         name, eq, values = part.partition("=")
         if not eq or not values:
             raise ValueError(f"sweep {spec!r}: {part!r} is not param=v1,v2,...")
-        axes[name.strip()] = [_value(v.strip()) for v in values.split(",") if v.strip()]
+        axes[name.strip()] = [v.strip() for v in values.split(",") if v.strip()]
     if block == "helper":
-        return [Design.helper(op, w) for op, ws in axes.items() for w in ws]
+        return [Design.helper(op, _width(op, w)) for op, ws in axes.items() for w in ws]
     names = list(axes)
     return [Design.block(block, dict(zip(names, combo)))
             for combo in itertools.product(*(axes[n] for n in names))]

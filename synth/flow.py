@@ -31,7 +31,6 @@ __all__ = ["Design", "run_point", "rtl", "FLOW_VERSION", "DEFAULT_ROOT", "assump
 FLOW_VERSION = 7     # energy results are keyed on it
 SYNTH_VERSION = 5    # synthesis + STA results are keyed on it
 DEFAULT_ROOT = Path("build") / "synth"
-LABEL_PARAMS = {"dnateq": {"n"}}     # always shown in labels (DNA-TEQ's code width)
 
 
 @dataclass(frozen=True)
@@ -42,10 +41,15 @@ class Design:
 
     @classmethod
     def block(cls, name: str, params: dict | None = None) -> "Design":
+        """A block at ``params`` (values, or text to parse), validated now, not in a worker."""
+        from quantrtl.blocks import configure
+        return cls("block", name, configure(name, params).params)
+
+    @property
+    def config(self):
+        """The block's resolved :class:`quantrtl.blocks.Config` (blocks only)."""
         from quantrtl.blocks import get_block
-        resolved = get_block(name).resolve(params)
-        get_block(name).build(resolved)        # validates the values now, not in a worker
-        return cls("block", name, tuple(sorted(resolved.items())))
+        return get_block(self.name).configure(self.param_dict)
 
     @classmethod
     def helper(cls, op: str, width: int) -> "Design":
@@ -62,18 +66,13 @@ class Design:
         """The parameters that differ from the block's defaults (for labels)."""
         if self.kind == "helper":
             return self.param_dict
-        from quantrtl.blocks import get_block
-        defaults = get_block(self.name).defaults()
-        return {k: v for k, v in self.params if defaults.get(k) != v}
+        return self.config.changed
 
     @property
     def label(self) -> str:
         if self.kind == "helper":
             return f"{self.name}{self.param_dict['width']}"
-        always = LABEL_PARAMS.get(self.name, ())
-        shown = {**self.changed, **{k: v for k, v in self.params if k in always}}
-        args = ",".join(f"{k}={v}" for k, v in sorted(shown.items()))
-        return f"{self.name}({args})" if args else self.name
+        return self.config.label
 
     @property
     def top(self) -> str:
@@ -86,8 +85,7 @@ class Design:
         if self.kind == "helper":
             from .helpers import helper_verilog
             return helper_verilog(self.name, self.param_dict["width"])
-        from quantrtl.blocks import get_block
-        return get_block(self.name).verilog(self.param_dict)
+        return self.config.verilog()
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "name": self.name, "params": self.param_dict,
@@ -144,7 +142,7 @@ def _source_digest() -> str:
         from quantrtl import hw
         from . import helpers
         files = sorted(Path(hw.__file__).parent.glob("*.py"))
-        files += [Path(quantrtl.__file__).parent / f for f in ("blocks.py", "params.py")]
+        files += [Path(quantrtl.__file__).parent / f for f in ("blocks.py", "spec.py")]
         files += [Path(helpers.__file__)]
         h = hashlib.sha256(amaranth.__version__.encode())
         for f in files:
@@ -289,17 +287,15 @@ def _workload(design: Design, n: int, seed: int):
         env = {"QUANTRTL_INPUTS": json.dumps(inputs), "QUANTRTL_CYCLES": cycles,
                "QUANTRTL_INPUT_SEED": seed}
         return "random", env, {"ops": cycles, "op": op, "dot_products": 0, "length": 1}
-    from quantrtl.blocks import get_block
-    from .workloads import WORKLOADS
-    if design.name not in WORKLOADS:
+    config = design.config
+    if config.block.workload is None:
         return None, None, None
-    component = get_block(design.name).build(design.param_dict)
-    vectors, info = WORKLOADS[design.name](component, np.random.default_rng(seed), n,
-                                           seed=seed)
+    vectors, info = config.block.workload(config.component, np.random.default_rng(seed), n,
+                                          seed=seed)
     return "vectors", vectors, info
 
 
-ENERGY_SIMULATORS = ("native", "icarus")
+ENERGY_SIMULATORS = ("native",)    # or a netlist runner: see measure_energy
 
 
 def vectors_digest(vectors: dict) -> str:
@@ -314,25 +310,28 @@ def vectors_digest(vectors: dict) -> str:
 
 def measure_energy(design: Design, synth: dict, *, n: int = 64, seed: int = 1,
                    fresh: bool = False, keep_vcd: bool = False,
-                   simulator: str = "native", gating: str = "none",
+                   simulator="native", gating: str = "none",
                    workload: tuple | None = None) -> dict | None:
     """Gate-level simulation of the workload with toggle counting; energy per operation.
     ``None`` if the block has no workload yet.
 
     ``workload``: ``(vectors, info)`` to measure instead of the block's own synthetic
-    workload (:data:`synth.workloads.WORKLOADS`): a vector set in the format of
-    :mod:`tb.adapters` and its ``info`` (``ops``, ``op``, ``dot_products``, ``length``,
+    workload (its registry entry's ``workload``): a vector set in the format of
+    :mod:`quantrtl.vectors.adapters` and its ``info`` (``ops``, ``op``, ``dot_products``, ``length``,
     ``skip_beats``, ``data``); the cache is keyed on the vectors' contents.
 
     ``gating``: ``"none"`` (the netlist without clock gating) or ``"icg"`` (the clock-gated
     netlist; its result also carries the ``ideal`` bound).  ``simulator``: ``"native"``
     (:mod:`synth.gatesim`, the netlist evaluated from the liberty's cell functions, ~10x
-    faster) or ``"icarus"`` (the library's Verilog cell models under the cocotb harness,
-    toggles from a VCD); both check every output against the golden model and count the
-    same toggles."""
-    if simulator not in ENERGY_SIMULATORS:
+    faster) or a netlist runner such as :data:`quantrtl.tb.gate_level.icarus_activity` (the
+    library's Verilog cell models in Icarus under the cocotb harness, toggles from a VCD;
+    passed in, since synthesis does not import the testbenches); both check every output
+    against the golden model and count the same toggles."""
+    if simulator not in ENERGY_SIMULATORS and not callable(simulator):
         raise ValueError(f"simulator={simulator!r} is out of range: allowed "
-                         f"{list(ENERGY_SIMULATORS)}")
+                         f"{list(ENERGY_SIMULATORS)} or a netlist runner "
+                         f"(quantrtl.tb.gate_level.icarus_activity)")
+    sim_name = simulator if isinstance(simulator, str) else simulator.name
     if gating not in GATINGS:
         raise ValueError(f"gating={gating!r} is out of range: allowed {list(GATINGS)}")
     lib_path, cells = osu018()
@@ -346,9 +345,9 @@ def measure_energy(design: Design, synth: dict, *, n: int = 64, seed: int = 1,
         tag = f"n{n}-s{seed}"
     if mode is None:
         return None
-    key = _hash(FLOW_VERSION, (work / verilog_name).read_text(), mode, n, seed, simulator,
+    key = _hash(FLOW_VERSION, (work / verilog_name).read_text(), mode, n, seed, sim_name,
                 json.dumps(info, sort_keys=True), json.dumps(energy_components(design)), tag)
-    cache = work / f"energy-{gating}-{tag}-{simulator}.json"
+    cache = work / f"energy-{gating}-{tag}-{sim_name}.json"
     if not fresh and (hit := _cached(cache, key)) is not None:
         hit.pop("key")
         return {**hit, "cached": True}
@@ -357,18 +356,18 @@ def measure_energy(design: Design, synth: dict, *, n: int = 64, seed: int = 1,
     if simulator == "native":
         per_bit, cycles = _native_activity(design, net, mode, payload, info, seed)
     else:
-        per_bit, cycles = _icarus_activity(design, net, work, cells, mode, payload, info, n,
-                                           seed, keep_vcd, gating)
+        per_bit, cycles = _vcd_activity(simulator, design, net, work, cells, mode, payload,
+                                        info, n, seed, keep_vcd, gating)
     t_sim = time.monotonic() - start
     slews = {int(k): v for k, v in json.loads((work / SLEWS[gating]).read_text()).items()}
     from .components import attribute
     owners = attribute(net, energy_components(design))
-    from quantrtl.tb.env import CLOCK_PERIOD_NS
+    from quantrtl.vectors import CLOCK_PERIOD_NS
     report = energy_from_toggles(net, per_bit, cycles, CLOCK_PERIOD_NS, slews,
                                  component=lambda inst: owners[id(inst)])
     ops = info["ops"]
     result = {
-        "workload": info, "seed": seed, "simulator": simulator, "gating": gating,
+        "workload": info, "seed": seed, "simulator": sim_name, "gating": gating,
         **report.as_dict(),
         "pj_per_op": round(report.total_pj / ops, 4),
         "pj_per_op_ideal": round(report.ideal_pj / ops, 4),
@@ -392,8 +391,7 @@ def energy_components(design: Design) -> list:
     ``datapath``; a block that declares none is all its own name."""
     if design.kind == "helper":
         return [["datapath", ""]]
-    from quantrtl.blocks import get_block
-    groups = getattr(get_block(design.name).component_class, "ENERGY_COMPONENTS", None)
+    groups = getattr(design.config.block.component, "ENERGY_COMPONENTS", None)
     return [list(g) for g in groups] if groups else [[design.name, ""]]
 
 
@@ -433,10 +431,9 @@ def _native_activity(design, net, mode, payload, info, seed, sim=None):
         cycles = run_random_workload(sim, json.loads(payload["QUANTRTL_INPUTS"]),
                                      int(payload["QUANTRTL_CYCLES"]), random.Random(seed))
         return sim.bit_toggles(), cycles
-    from quantrtl.blocks import get_block
-    from quantrtl.tb.adapters import adapter_for, input_streams, output_decoder
-    component = get_block(design.name).build(design.param_dict)
-    adapter = adapter_for(design.name, component)
+    from quantrtl.vectors.adapters import input_streams, output_decoder
+    config = design.config
+    component, adapter = config.component, config.adapter
     expected = [int(v) for v in np.asarray(adapter.golden(payload)).reshape(-1)]
     decode, flatten = output_decoder(adapter, component)
     got, cycles = run_stream_workload(
@@ -454,11 +451,11 @@ def _native_activity(design, net, mode, payload, info, seed, sim=None):
     return sim.bit_toggles(), cycles
 
 
-def _icarus_activity(design, net, work, cells, mode, payload, info, n, seed, keep_vcd,
-                     gating="none"):
-    """``(toggles per bit, cycles)`` from Icarus + the cell models + a VCD (cocotb checks
-    the outputs against the golden model)."""
-    from quantrtl.tb.gate_level import simulate_netlist
+def _vcd_activity(run, design, net, work, cells, mode, payload, info, n, seed, keep_vcd,
+                  gating="none"):
+    """``(toggles per bit, cycles)`` from an HDL simulation of the netlist with the cell
+    models that writes a VCD and the window to count in (``run``: e.g. Icarus under the
+    cocotb harness, which checks the outputs against the golden model)."""
     gl = work / f"gl-{gating}-n{n}"
     gl.mkdir(parents=True, exist_ok=True)
     vcd, window = gl / "activity.vcd", gl / "window.json"
@@ -470,11 +467,10 @@ def _icarus_activity(design, net, work, cells, mode, payload, info, n, seed, kee
         env["QUANTRTL_SKIP_BEATS"] = info.get("skip_beats", 0)
     else:
         env.update(payload)
-    simulate_netlist(work / NETLISTS[gating][1], simulation_models(cells), design.top,
-                     "quantrtl.tb.tests.activity",
-                     block=design.name if design.kind == "block" else None,
-                     params=design.param_dict if design.kind == "block" else None,
-                     build_dir=gl, seed=seed, vcd=vcd, extra_env=env)
+    run(work / NETLISTS[gating][1], simulation_models(cells), design.top,
+        block=design.name if design.kind == "block" else None,
+        params=design.param_dict if design.kind == "block" else None,
+        build_dir=gl, seed=seed, vcd=vcd, extra_env=env)
     w = json.loads(window.read_text())
     toggles, _ = toggle_counts(vcd, w["t0_ps"], w["t1_ps"])
     if not keep_vcd:
@@ -490,9 +486,8 @@ def run_point(design: Design, *, energy: bool = True, lengths=(64,), seed: int =
     try:
         out["synth"] = synthesize(design, root=root, fresh=fresh, ice40=ice40)
         if energy:
-            from .workloads import USES_LENGTH
             out["energy"] = {}
-            if not (design.kind == "block" and design.name in USES_LENGTH):
+            if not (design.kind == "block" and design.config.block.uses_length):
                 lengths = tuple(lengths)[:1]
             for n in lengths:
                 runs = {g: measure_energy(design, out["synth"], n=n, seed=seed, fresh=fresh,

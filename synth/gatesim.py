@@ -14,7 +14,7 @@ Semantics are those of the zero-delay Icarus run with the library's Verilog mode
 ``x``/``z`` constants of the netlist read as 0.  ``tests/test_synth.py`` checks the toggle
 counts against Icarus net by net.
 
-:func:`run_stream_workload` drives a block's vector set (:mod:`tb.adapters`) into the
+:func:`run_stream_workload` drives a block's vector set (:mod:`quantrtl.vectors.adapters`) into the
 netlist at full throughput (every input stream valid while it has beats, every output ready),
 collects the outputs for the caller to check against the golden model, and counts toggles
 inside the measurement window.

@@ -419,7 +419,7 @@ def measure_glitch(design, synth: dict, *, n: int = 64, seed: int = 1, gating: s
     settled values against the zero-delay ones; the timed run's settled toggles must equal
     the zero-delay run's exactly.  ``None`` if the block has no workload.  Cached in the
     design's work directory, keyed by the netlist, workload and delay model."""
-    from quantrtl.tb.env import CLOCK_PERIOD_NS
+    from quantrtl.vectors import CLOCK_PERIOD_NS
 
     from .components import attribute
     from .energy import energy_from_toggles

@@ -9,10 +9,11 @@ multiply or INT32 add with Horowitz's figures.
 
 from __future__ import annotations
 
-from amaranth import Elaboratable, Module, Signal, signed
+from amaranth import Module, Signal, signed
 from amaranth.back import verilog
 
-from quantrtl.params import check_choice, check_int
+from quantrtl.hw.component import Elaboratable
+from quantrtl.spec import check_choice, check_int
 
 __all__ = ["HELPERS", "helper_verilog", "helper_inputs"]
 

@@ -12,10 +12,9 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
 from quantrtl.blocks import get_block
+from quantrtl.vectors import CLOCK_PERIOD_NS
 
-__all__ = ["TestEnv", "start", "idle_streams"]
-
-CLOCK_PERIOD_NS = 10
+__all__ = ["TestEnv", "start", "idle_streams", "CLOCK_PERIOD_NS"]
 
 
 class TestEnv:

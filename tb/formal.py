@@ -16,15 +16,13 @@ add the invariants they state about their own registers (``Assert`` on the forma
 platform only; they are proved, not assumed).  :func:`run_proof` writes the RTLIL and the
 ``.sby`` file into a work directory, runs ``yowasp-sby`` with the venv's Yosys, smtbmc and
 solver (the ``z3`` of the ``z3-solver`` wheel), and returns the status, the time and, on a
-failure, the counterexample trace (VCD).  ``python -m quantrtl.tb.formal`` runs the catalogue
+failure, the counterexample trace (VCD).  ``python -m quantrtl.formal`` runs the catalogue
 (``make formal``) with progress lines and a summary table.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -33,12 +31,11 @@ import sys
 import tempfile
 import textwrap
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["Proof", "run_proof", "check_builds", "sby_available", "main"]
+__all__ = ["Proof", "run_proof", "check_builds", "sby_available"]
 
 MODES = ("prove", "bmc")
 
@@ -181,65 +178,3 @@ def summary(results) -> str:
         lines.append(f"| {r['name']} | {r['claim']} | {r['engine']} | {mode} | {r['depth']} "
                      f"| {r['seconds']:.1f} s | {r['status'].upper()} |")
     return "\n".join(lines)
-
-
-def main(argv=None) -> int:
-    from quantrtl.params import check_writable_dir
-    from .proofs import PROOFS
-    parser = argparse.ArgumentParser(prog="python -m quantrtl.tb.formal",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("-o", "--output", default="build/formal")
-    parser.add_argument("--only", default=None,
-                        help="run the proofs whose name contains this text")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--list", action="store_true", help="list the proofs and exit")
-    args = parser.parse_args(argv)
-    proofs = [p for p in PROOFS if args.only is None or args.only in p.name]
-    if args.list:
-        for p in PROOFS:
-            print(f"{p.name:32} {p.mode:5} depth {p.depth:3}  {p.claim}")
-        return 0
-    try:
-        if not proofs:
-            raise ValueError(f"--only={args.only!r} matches no proof (see --list)")
-        if args.jobs < 1:
-            raise ValueError(f"--jobs={args.jobs} is out of range: allowed at least 1")
-        out = check_writable_dir(args.output)
-        ok, reason = sby_available()
-        if not ok:
-            raise ValueError(reason)
-    except ValueError as exc:
-        print(f"quantrtl.tb.formal: error: {exc}", file=sys.stderr)
-        return 2
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    results = []
-
-    def one(proof):
-        result = run_proof(proof, out)
-        results.append(result)
-        print(f"[formal {len(results)}/{len(proofs)} {time.perf_counter() - t0:6.1f}s] "
-              f"{proof.name:32} {result['status'].upper():7} {result['seconds']:6.1f}s",
-              flush=True)
-        return result
-
-    # The solver-heavy proofs (boolector: arithmetic) first, so that the rest fill in.
-    ordered = sorted(proofs, key=lambda p: ("boolector" not in p.engine, -p.depth))
-    with ThreadPoolExecutor(args.jobs) as pool:
-        list(pool.map(one, ordered))
-    order = {p.name: k for k, p in enumerate(proofs)}
-    results.sort(key=lambda r: order[r["name"]])
-    (out / "formal.json").write_text(json.dumps(
-        {"seconds": time.perf_counter() - t0, "results": results}, indent=2) + "\n")
-    print(summary(results))
-    failed = [r for r in results if r["status"] != "pass"]
-    for r in failed:
-        print(f"\n{r['name']}: {r['status']} (log {r['log']}, trace {r['trace']})\n"
-              f"{r.get('detail', '')}")
-    print(f"\n{len(results) - len(failed)} of {len(results)} proofs pass in "
-          f"{time.perf_counter() - t0:.0f} s; results in {out / 'formal.json'}")
-    return 0 if not failed else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -19,7 +19,7 @@ from cocotb_tools.runner import Icarus
 
 from .runner import TIMESCALE, SimulationError, simulator_status
 
-__all__ = ["simulate_netlist"]
+__all__ = ["simulate_netlist", "IcarusActivity", "icarus_activity"]
 
 _DUMP_MODULE = "quantrtl_vcd_dump"
 
@@ -97,3 +97,21 @@ def simulate_netlist(netlist: Path, cells: Path, top: str, test_module: str, *,
                               f"netlist of {top}; results in {results}")
     return results
 
+
+class IcarusActivity:
+    """A netlist runner for :func:`quantrtl.synth.flow.measure_energy` (``simulator=``):
+    the netlist and the cell models in Icarus under the activity testbench
+    (:mod:`quantrtl.tb.tests.activity`, which checks the outputs against the golden model
+    and records the energy window), every net dumped to ``vcd``."""
+
+    name = "icarus"
+    test_module = "quantrtl.tb.tests.activity"
+
+    def __call__(self, netlist: Path, cells: Path, top: str, *, block, params, build_dir,
+                 seed, vcd, extra_env) -> Path:
+        return simulate_netlist(netlist, cells, top, self.test_module, block=block,
+                                params=params, build_dir=build_dir, seed=seed, vcd=vcd,
+                                extra_env=extra_env)
+
+
+icarus_activity = IcarusActivity()

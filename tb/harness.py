@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from cocotb.triggers import ClockCycles, gather, with_timeout
 
-from .adapters import adapter_for, input_streams, output_decoder
-from .env import CLOCK_PERIOD_NS
-from .streams import Scoreboard, StreamDriver, StreamMonitor
+from quantrtl.vectors import CLOCK_PERIOD_NS
+from quantrtl.vectors.adapters import input_streams, output_decoder
+from quantrtl.vectors.cycles import deadline
+from .streams import Scoreboard, StreamSink, StreamSource
 
-__all__ = ["run_vectors", "deadline", "read_status"]
+__all__ = ["run_beats", "run_vectors", "run_packets", "read_status"]
 
 
 def read_status(adapter, dut) -> dict:
@@ -20,66 +21,92 @@ def read_status(adapter, dut) -> dict:
     return adapter.status({p: int(getattr(dut, p).value) for p in ports})
 
 
-def deadline(adapter, component, vectors, streams, count, valid_probability,
-             ready_probability) -> int:
-    """Clock cycles a valid run may take before it counts as a hang.
 
-    The block's own clocks (the adapter's ``cycles(vectors)``, its cycle model at full
-    throughput: several symbols per input word, a post-processor slower than the input;
-    else one per input beat), plus the input beats stretched by the input gaps and the
-    output transfers by the backpressure, plus the latency; four times that and a margin.
-    Any valid vector set finishes well within it, a hang is still caught."""
-    beats = max(len(w) for w in streams.values())
-    model = adapter.cycles(vectors) if hasattr(adapter, "cycles") else beats
-    latency = getattr(component, "LATENCY", None) or 4
-    expected = (beats / valid_probability + count / ready_probability + model + latency)
-    return int(4 * expected) + 1000
+async def run_beats(env, streams, *, expected, decode=int, flatten=False, timeout,
+                    count=None, valid_probability=1.0, ready_probability=1.0,
+                    drain_cycles=64, expected_status=None, context=None, name="o"):
+    """Drive the payload words of ``streams`` (``{port: words}``, concurrently) into the
+    design, collect the output stream ``o`` and check it against ``expected``, in order.
+
+    ``decode`` unpacks an output word (a list of items per beat with ``flatten``);
+    ``expected_status`` (``{port: value}``) is compared with those ports after the run
+    (e.g. the Huffman decoder's ``error_kind``); ``expected=None`` checks nothing but the
+    protocol (and waits for ``count`` transfers).  Fails on a mismatch, a missing or an extra transfer (the output is watched
+    for ``drain_cycles`` after the last expected one), a stream protocol violation, or
+    more than ``timeout`` cycles -- never hangs.  Returns the sink (``received``,
+    ``transfer_cycles``)."""
+    dut = env.dut
+    sink = StreamSink(dut, "o", dut.clk, rng=env.random, ready_probability=ready_probability,
+                      decode=decode, flatten=flatten).start()
+    sources = {port: StreamSource(dut, port, dut.clk, rng=env.random,
+                                  valid_probability=valid_probability) for port in streams}
+    sends = [sources[port].send(words) for port, words in streams.items()]
+    await with_timeout(gather(*sends), timeout * CLOCK_PERIOD_NS, "ns")
+    count = len(expected) if count is None else count
+    await sink.wait_for(count, timeout_cycles=timeout)
+    await ClockCycles(dut.clk, drain_cycles)
+    sink.stop()
+    if expected_status:
+        status = {p: int(getattr(dut, p).value) for p in expected_status}
+        if status != dict(expected_status):
+            raise AssertionError(f"{env.block.name} status {status}, expected "
+                                 f"{dict(expected_status)}")
+    if expected is not None:
+        Scoreboard(f"{env.block.name}.{name}", env.log).check(expected, sink.received,
+                                                             context=context)
+    return sink
 
 
 async def run_vectors(env, vectors, *, valid_probability=1.0, ready_probability=1.0,
                       check=True, name="o", drain_cycles=None):
-    """Drive ``vectors`` into ``i``, collect ``o``, compare with the golden model.
+    """Drive ``vectors`` (a vector set of the block's adapter) into ``i``, collect ``o``,
+    compare with the golden model: :func:`run_beats` on the adapter's beats.
 
     An adapter with ``side_streams(vectors) -> {port: words}`` (e.g. DQA's error stream
-    ``e``) has those streams driven concurrently, with the same ``valid_probability``.
+    ``e``) has those streams driven concurrently, with the same ``valid_probability``;
+    one with ``status_ports`` has them compared with its golden status.
 
-    Returns ``(received, monitor)``.  Fails on a mismatch (of the outputs, and of the
-    status fields of an adapter with ``status_ports``), a missing or an extra transfer
-    (the output is watched for ``drain_cycles`` after the last expected one), a stream
-    protocol violation, or a timeout -- never hangs.
+    Returns ``(received, sink)``.
     """
     dut, c = env.dut, env.component
-    adapter = adapter_for(env.block.name, c)
+    adapter = env.block.adapter(c)
     for port, value in adapter.config(vectors).items():
         getattr(dut, port).value = value
     streams = input_streams(adapter, vectors)
-    expected = adapter.golden(vectors) if check else None
     count = adapter.count(vectors)
-
-    # An adapter whose output beats carry several items (e.g. symbols) says how to unpack.
     decode, flatten = output_decoder(adapter, c)
-    monitor = StreamMonitor(dut, "o", dut.clk, rng=env.random,
-                            ready_probability=ready_probability,
-                            decode=decode, flatten=flatten).start()
-    drivers = {port: StreamDriver(dut, port, dut.clk, rng=env.random,
-                                  valid_probability=valid_probability) for port in streams}
-    slack = 4 * ((getattr(c, "LATENCY", None) or 4) + 4)
+    slack = 4 * ((c.latency or 4) + 4)
     timeout = deadline(adapter, c, vectors, streams, count, valid_probability,
                        ready_probability)
-    sends = [drivers[port].send(w) for port, w in streams.items()]
-    await with_timeout(gather(*sends), timeout * CLOCK_PERIOD_NS, "ns")
-    await monitor.wait_for(count, timeout_cycles=timeout)
-    await ClockCycles(dut.clk, drain_cycles if drain_cycles is not None else slack)
-    monitor.stop()
-    status = read_status(adapter, dut)
-    if check and status:
-        want = adapter.golden_status(vectors)
+    sink = await run_beats(
+        env, streams, expected=adapter.golden(vectors) if check else None, count=count,
+        decode=decode, flatten=flatten, timeout=timeout, valid_probability=valid_probability,
+        ready_probability=ready_probability,
+        drain_cycles=drain_cycles if drain_cycles is not None else slack, name=adapter.output,
+        context=lambda k: {n: v[k] for n, v in vectors.items() if getattr(v, "ndim", 0)})
+    if check and getattr(adapter, "status_ports", ()):
+        status, want = read_status(adapter, dut), adapter.golden_status(vectors)
         if status != want:
             raise AssertionError(f"{env.block.name} status {status}, golden {want}")
-    if check:
-        Scoreboard(f"{env.block.name}.{adapter.output}", env.log).check(
-            expected, monitor.received,
-            context=lambda k: {n: v[k] for n, v in vectors.items() if getattr(v, "ndim", 0)})
-    elif len(monitor.received) != count:
-        raise AssertionError(f"expected {count} transfers, received {len(monitor.received)}")
-    return monitor.received, monitor
+    if not check and len(sink.received) != count:
+        raise AssertionError(f"expected {count} transfers, received {len(sink.received)}")
+    return sink.received, sink
+
+
+async def run_packets(env, beats, *, expected, error=0, valid_probability=1.0,
+                      ready_probability=1.0, drain_cycles=64):
+    """Drive Huffman decoder input ``beats`` into the decoder: :func:`run_beats` checking
+    the symbols against ``expected`` and the final ``error_kind`` (and ``error``) against
+    ``error``.  Works for any ``lanes``.  Returns ``(symbols, sink)``;
+    ``sink.transfer_cycles`` are the output beats' cycles."""
+    from quantrtl.vectors.huffman import HuffmanAdapter
+    expected = [int(v) for v in expected]
+    rate = max(min(valid_probability, ready_probability), 0.01)
+    sink = await run_beats(
+        env, {"i": beats}, expected=expected, flatten=True,
+        decode=HuffmanAdapter(env.component).decode_output,
+        timeout=int((len(beats) + len(expected)) / rate * 4) + 400,
+        valid_probability=valid_probability, ready_probability=ready_probability,
+        drain_cycles=drain_cycles, name="symbols",
+        expected_status={"error_kind": error, "error": int(error != 0)})
+    return list(sink.received), sink

@@ -2,7 +2,7 @@
 
 :func:`fuzz_case` draws one case of a named family -- a good packet, a corrupt table, a
 corrupt stream, a huge or zero count, garbage beats -- as ``(kind, index, data, last)``
-tuples; the expected outcome of any case is :class:`tb.huffman_model.ReferenceDecoder`'s.
+tuples; the expected outcome of any case is :class:`quantrtl.vectors.huffman_model.ReferenceDecoder`'s.
 The same cases drive the in-process fuzz (``tests/test_huffman_rtl.py``) and the cocotb
 fuzz on Verilator and Icarus (``tb/tests/test_huffman.py::fuzz``, ``make fuzz``).
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from quantrtl.golden.huffman import build_code, encode
-from .adapters_huffman import packet_tuples
-from .huffman_model import KIND
+from quantrtl.vectors.huffman import packet_tuples
+from quantrtl.vectors.huffman_model import KIND
 
 __all__ = ["FAMILIES", "fuzz_case"]
 

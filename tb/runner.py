@@ -169,7 +169,7 @@ class RunResult(NamedTuple):
 def run_block(block_name: str, params: dict | None, vectors: dict, *, sim: str = "verilator",
               seed: int | None = None, waves: bool = False, valid_probability: float = 1.0,
               ready_probability: float = 1.0, build_root: Path | None = None) -> RunResult:
-    """Run a vector set (see :mod:`tb.adapters`) through a block's RTL.
+    """Run a vector set (see :mod:`quantrtl.vectors.adapters`) through a block's RTL.
 
     Returns a :class:`RunResult`; the vectors are validated before any simulator starts
     (``ValueError`` on bad input).
@@ -178,11 +178,8 @@ def run_block(block_name: str, params: dict | None, vectors: dict, *, sim: str =
 
     import numpy as np
 
-    from quantrtl.tb.adapters import adapter_for
-
-    block = get_block(block_name)
-    params = block.resolve(params)
-    adapter = adapter_for(block.name, block.build(params))
+    config = get_block(block_name).configure(params)
+    block, params, adapter = config.block, config.param_dict, config.adapter
     adapter.encode(vectors)  # validates
     expected = adapter.golden(vectors)
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,4 +1,4 @@
-"""Stream drivers, monitors and a scoreboard for Amaranth ``valid``/``ready`` streams.
+"""Stream sources, sinks, passive monitors and a scoreboard for Amaranth ``valid``/``ready`` streams.
 
 A stream named ``i`` of a quantrtl block appears in its Verilog as ``i__payload``,
 ``i__valid`` and ``i__ready``.  Payloads are packed and unpacked with :class:`PayloadCodec`,
@@ -17,11 +17,10 @@ import cocotb
 import numpy as np
 from cocotb.triggers import ReadOnly, RisingEdge
 
-from quantrtl.blocks import layout_fields
-from amaranth.lib import data
+from quantrtl.vectors.codec import PayloadCodec
 
-__all__ = ["PayloadCodec", "StreamDriver", "StreamMonitor", "Scoreboard", "ProtocolError",
-           "BackgroundProcess"]
+__all__ = ["PayloadCodec", "StreamSource", "StreamSink", "StreamMonitor", "Scoreboard",
+           "ProtocolError", "BackgroundProcess"]
 
 
 class BackgroundProcess:
@@ -46,62 +45,9 @@ class ProtocolError(AssertionError):
     """A stream broke the valid/ready rules (payload changed or valid dropped while stalled)."""
 
 
-class PayloadCodec:
-    """Packs named field values into a payload integer and back, from an Amaranth shape."""
-
-    def __init__(self, shape):
-        if isinstance(shape, data.Layout):
-            self.fields = layout_fields(shape)
-        else:
-            self.fields = layout_fields(shape, prefix="value")
-        self.width = max(f["offset"] + f["width"] for f in self.fields.values())
-
-    def pack(self, values: dict) -> int:
-        """One payload word; a value the field cannot hold is a ``ValueError`` naming the
-        field (never a silent wrap)."""
-        word = 0
-        for name, field in self.fields.items():
-            width, value = field["width"], int(values[name])
-            lo, hi = (-(1 << width - 1), (1 << width - 1) - 1) if field["signed"] \
-                else (0, (1 << width) - 1)
-            if not lo <= value <= hi:
-                raise ValueError(f"{name}={value} is out of range: allowed [{lo}, {hi}] "
-                                 f"(a {width}-bit payload field)")
-            word |= (value & ((1 << width) - 1)) << field["offset"]
-        return word
-
-    def pack_columns(self, columns: dict) -> list[int]:
-        """Pack column arrays (``{"a[0]": array, ...}``, equal lengths) into payload words."""
-        names = list(self.fields)
-        missing = [n for n in names if n not in columns]
-        if missing:
-            raise KeyError(f"payload fields missing: {missing}")
-        cols = [[int(v) for v in columns[n]] for n in names]
-        specs = [(self.fields[n]["offset"], (1 << self.fields[n]["width"]) - 1) for n in names]
-        words = []
-        for row in zip(*cols):
-            word = 0
-            for value, (offset, mask) in zip(row, specs):
-                word |= (value & mask) << offset
-            words.append(word)
-        return words
-
-    def unpack(self, word: int) -> dict:
-        values = {}
-        for name, field in self.fields.items():
-            value = (word >> field["offset"]) & ((1 << field["width"]) - 1)
-            if field["signed"] and value >> (field["width"] - 1):
-                value -= 1 << field["width"]
-            values[name] = value
-        return values
-
-    def unpack_value(self, word: int) -> int:
-        """Unpack a payload that is a single (non-struct) value."""
-        return self.unpack(word)["value"]
-
-
-class StreamDriver:
-    """Drives payload words into a stream, with random idle cycles between beats.
+class StreamSource:
+    """Drives payload words into a stream (``valid`` and the payload), with random idle
+    cycles between beats.
 
     ``valid_probability`` is the chance that a beat is offered in a cycle when one is
     waiting; 1.0 offers a beat every cycle.  Once ``valid`` is raised the payload is held
@@ -138,37 +84,31 @@ class StreamDriver:
 
 
 class StreamMonitor(BackgroundProcess):
-    """Accepts transfers from a stream with random backpressure and records their payloads.
+    """Watches a stream without driving it: records every transfer (payload decoded, and
+    its cycle) and checks the stream rules -- while ``valid`` is high and ``ready`` low,
+    neither ``valid`` nor the payload may change.  With ``flatten=True``, ``decode``
+    returns a list of items per beat (e.g. several symbols) and ``received`` holds the
+    items."""
 
-    ``ready_probability`` is the chance that ``ready`` is high in a cycle.  It also checks
-    the stream rules: while ``valid`` is high and ``ready`` low, neither ``valid`` nor the
-    payload may change.  With ``flatten=True``, ``decode`` returns a list of items per beat
-    (e.g. several symbols) and ``received`` holds the items.
-    """
-
-    def __init__(self, dut, name: str, clock, *, rng: random.Random | None = None,
-                 ready_probability: float = 1.0, decode=int, flatten: bool = False):
+    def __init__(self, dut, name: str, clock, *, decode=int, flatten: bool = False):
         self.valid = getattr(dut, f"{name}__valid")
         self.ready = getattr(dut, f"{name}__ready")
         self.payload = getattr(dut, f"{name}__payload")
         self.clock = clock
-        self.rng = rng or random.Random(1)
-        self.ready_probability = ready_probability
         self.decode = decode
         self.flatten = flatten
         self.received: list = []
+        self.beats: list = []           # decode(word) of each transfer (items per beat)
         self.cycles = 0
         self.transfer_cycles: list[int] = []
 
-    def stop(self):
-        super().stop()
-        self.ready.value = 0
+    def _drive(self) -> None:
+        """Set this cycle's inputs of the stream (a passive monitor sets none)."""
 
     async def _run(self):
         stalled_word = None
         while True:
-            self.ready.value = int(self.ready_probability >= 1.0
-                                   or self.rng.random() < self.ready_probability)
+            self._drive()
             await ReadOnly()
             valid = bool(self.valid.value)
             ready = bool(self.ready.value)
@@ -179,10 +119,12 @@ class StreamMonitor(BackgroundProcess):
                 if word != stalled_word:
                     raise ProtocolError(f"payload changed while stalled at cycle {self.cycles}")
             if valid and ready:
+                value = self.decode(word)
+                self.beats.append(value)
                 if self.flatten:
-                    self.received.extend(self.decode(word))
+                    self.received.extend(value)
                 else:
-                    self.received.append(self.decode(word))
+                    self.received.append(value)
                 self.transfer_cycles.append(self.cycles)
                 stalled_word = None
             elif valid:
@@ -201,6 +143,26 @@ class StreamMonitor(BackgroundProcess):
                     f"timeout: {len(self.received)} of {count} transfers after {waited} cycles")
             await RisingEdge(self.clock)
             waited += 1
+
+
+class StreamSink(StreamMonitor):
+    """Accepts transfers from a stream: drives ``ready`` (high with ``ready_probability``
+    in each cycle: random backpressure) and records and checks what it sees, as a
+    :class:`StreamMonitor` does."""
+
+    def __init__(self, dut, name: str, clock, *, rng: random.Random | None = None,
+                 ready_probability: float = 1.0, decode=int, flatten: bool = False):
+        super().__init__(dut, name, clock, decode=decode, flatten=flatten)
+        self.rng = rng or random.Random(1)
+        self.ready_probability = ready_probability
+
+    def _drive(self) -> None:
+        self.ready.value = int(self.ready_probability >= 1.0
+                               or self.rng.random() < self.ready_probability)
+
+    def stop(self):
+        super().stop()
+        self.ready.value = 0
 
 
 class Scoreboard:

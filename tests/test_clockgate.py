@@ -8,6 +8,7 @@ import pytest
 from quantrtl.synth.flow import Design, measure_energy, synthesize
 from quantrtl.synth.liberty import load_library
 from quantrtl.synth.tech import simulation_models
+from quantrtl.tb.gate_level import icarus_activity
 from quantrtl.tb.runner import SimulationError, simulator_status
 
 
@@ -168,7 +169,8 @@ def test_native_simulator_matches_icarus_on_gated_netlists(synthesized):
     d, s = synthesized["mac"]
     for gating in ("none", "icg"):
         native = measure_energy(d, s, n=16, gating=gating, fresh=True)
-        icarus = measure_energy(d, s, n=16, gating=gating, fresh=True, simulator="icarus")
+        icarus = measure_energy(d, s, n=16, gating=gating, fresh=True,
+                                simulator=icarus_activity)
         assert abs(native["cycles"] - icarus["cycles"]) <= 1, gating
         assert native["total_pj"] == pytest.approx(icarus["total_pj"], rel=5e-3), gating
         assert native["clock_pj"] == pytest.approx(icarus["clock_pj"], rel=5e-3), gating

@@ -8,7 +8,7 @@ from amaranth.sim import Simulator
 
 from quantrtl.golden import dnateq as g
 from quantrtl.hw.dnateq import CounterBank, DnaTeqDotProduct, PostProcessor
-from quantrtl.tb.adapters import adapter_for
+from quantrtl.blocks import adapter_for
 
 
 def _simulate(dut, bench):

@@ -9,7 +9,7 @@ from amaranth.sim import Simulator
 from quantrtl.golden import dnateq as g
 from quantrtl.golden import dnateq_encode as enc
 from quantrtl.hw.dnaenc import CodeEncoder, ComparatorBank, DnaTeqEncoder, ThermometerCount
-from quantrtl.tb.adapters import adapter_for
+from quantrtl.blocks import adapter_for
 
 
 def _random_params(rng, n):
@@ -152,7 +152,7 @@ def test_block_layout_and_latency():
     c._MustUse__silence = True
     fields = {name: (f.offset, f.width) for name, f in c.input_layout}
     assert fields == {"r": (0, 40), "load": (40, 1), "addr": (41, 6), "data": (47, 39)}
-    assert c.output_shape.width == 6 and c.LATENCY == 2 and c.entries == 63
+    assert c.output_shape.width == 6 and c.latency == 2 and c.entries == 63
     assert DnaTeqEncoder.PARAMS[1].default == 24 + (4 * 1024).bit_length() + 1
 
 
@@ -272,7 +272,7 @@ def test_block_stream_in_process():
     assert got == want.tolist()
     assert 0 in stalled and 1 in stalled                # both kinds of beat were held
     latency = np.array(got_at) - np.array(sent_at)
-    assert latency.min() == c.LATENCY and np.mean(latency == c.LATENCY) > 0.6
+    assert latency.min() == c.latency and np.mean(latency == c.latency) > 0.6
 
 
 # ---------------------------------------------------------------- adapter and workload
@@ -339,9 +339,9 @@ def test_adapter_errors(change, match):
 
 @pytest.mark.parametrize("n,width", [(3, 16), (5, 38), (7, 40), (5, 8)])
 def test_workload_results_and_table(n, width):
-    from quantrtl.synth.workloads import WORKLOADS
+    from quantrtl.blocks import get_block
     a = _adapter(n=n, width=width)
-    vectors, info = WORKLOADS["dnaenc"](a.c, np.random.default_rng(1))
+    vectors, info = get_block("dnaenc").workload(a.c, np.random.default_rng(1))
     assert info["ops"] == vectors["r"].size == 512 and info["skip_beats"] == (1 << n) - 1
     assert info["op"] == "result" and info["dot_products"] == 0 and info["length"] == 1
     assert np.abs(vectors["r"]).max() < 1 << (width - 1)

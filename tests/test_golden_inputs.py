@@ -13,7 +13,7 @@ from quantrtl.golden import fc as fc
 from quantrtl.golden import huffman as huffman
 from quantrtl.golden import quant as quant
 from quantrtl.golden import requant as requant
-from quantrtl.params import check_array_range, check_integer_array, check_real_array
+from quantrtl.spec import check_array_range, check_integer_array, check_real_array
 
 EXP = dnateq.ExpParams(1.5, 0.2, 0.01, 4)
 QP = quant.calibrate(np.array([1.0, -2.0]), symmetric=True)

@@ -1,5 +1,5 @@
 """In-process Amaranth simulations of the Huffman decoder (:mod:`hw.huffman`) against the
-beat-level reference model (:mod:`tb.huffman_model`): table consistency, arithmetic that
+beat-level reference model (:mod:`quantrtl.vectors.huffman_model`): table consistency, arithmetic that
 could wrap, the fuzz families -- fast, no HDL simulator (cocotb runs the whole block on
 Verilator and Icarus in tests/test_sim_huffman.py)."""
 
@@ -9,9 +9,9 @@ from amaranth.sim import Simulator
 
 from quantrtl.golden.huffman import CanonicalCode, build_code, encode
 from quantrtl.hw.huffman import HuffmanDecoder
-from quantrtl.tb.adapters_huffman import packet_tuples
+from quantrtl.vectors.huffman import packet_tuples
 from quantrtl.tb.huffman_fuzz import FAMILIES, fuzz_case
-from quantrtl.tb.huffman_model import KIND, PROTOCOL, ReferenceDecoder, reference_outcome
+from quantrtl.vectors.huffman_model import KIND, PROTOCOL, ReferenceDecoder, reference_outcome
 
 LEN, SYM, COUNT, DATA = KIND["LEN"], KIND["SYM"], KIND["COUNT"], KIND["DATA"]
 

@@ -165,3 +165,24 @@ def test_no_source_uses_the_old_top_level_names():
             if s.startswith(("from ", "import ")) and s.split()[1].split(".")[0] in old:
                 bad.append(f"{path.name}: {s}")
     assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("module, absent", [
+    ("quantrtl.golden", ("cocotb", "quantrtl.cli", "quantrtl.hw", "amaranth")),
+    ("quantrtl.spec", ("cocotb", "quantrtl.golden", "amaranth")),
+    ("quantrtl.vectors.adapters", ("cocotb", "quantrtl.tb")),
+    ("quantrtl.blocks", ("cocotb", "quantrtl.tb", "quantrtl.synth")),
+    ("quantrtl.synth.flow", ("cocotb", "quantrtl.tb")),
+])
+def test_importing_a_floor_loads_nothing_above_it(module, absent):
+    """Checked in a fresh interpreter: e.g. the golden model loads neither cocotb nor the
+    CLI (nor Amaranth), and the synthesis flow no testbench."""
+    import json
+    import subprocess
+    import sys
+    code = (f"import sys, json, importlib; importlib.import_module({module!r}); "
+            f"print(json.dumps(sorted(sys.modules)))")
+    loaded = json.loads(subprocess.run([sys.executable, "-c", code], check=True,
+                                       capture_output=True, text=True, cwd="/").stdout)
+    bad = [m for m in loaded if any(m == a or m.startswith(a + ".") for a in absent)]
+    assert not bad, f"importing {module} loads {bad[:5]}"

@@ -12,7 +12,7 @@ from amaranth.sim import Simulator
 from quantrtl.golden._ints import signed_range
 from quantrtl.golden.mac import dot_product
 from quantrtl.hw.mac import DotProductUnit, ResultBank
-from quantrtl.tb.adapters import MacAdapter
+from quantrtl.vectors.adapters import MacAdapter
 
 
 def _stream_run(dut, feed, *, expected_count, valid_p=1.0, ready_p=1.0, seed=0,
@@ -170,7 +170,7 @@ def test_full_rate_and_latency(pes):
     ends = np.cumsum(vectors["length"] // unit.lanes) - 1
     for row, end in enumerate(ends):
         first = delivered[row * pes]
-        assert first - accepted[end] == unit.LATENCY
+        assert first - accepted[end] == unit.latency
         assert delivered[row * pes:(row + 1) * pes] == list(range(first, first + pes))
 
 

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from quantrtl.golden import dnateq, dqa, huffman, mac, quant, requant, scalar
 from quantrtl.blocks import BLOCKS
-from quantrtl.params import check_array_range, check_real_array
+from quantrtl.spec import check_array_range, check_real_array
 
 settings.register_profile("ci", max_examples=60, derandomize=True, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -225,7 +225,7 @@ def test_decoders_agree_on_random_words(lengths, data):
 def test_reference_model_accepts_the_tables_from_description_accepts(counts, data):
     """A table loaded beat by beat is accepted by the decoder's model exactly when
     ``from_description`` (plus Kraft) accepts the same counts and symbols."""
-    from quantrtl.tb.huffman_model import PROTOCOL, reference_outcome
+    from quantrtl.vectors.huffman_model import PROTOCOL, reference_outcome
     counts = [0] + counts[1:]
     size = data.draw(st.one_of(st.just(sum(counts)), st.integers(0, 16)))
     symbols = data.draw(st.lists(st.integers(0, 15), min_size=size, max_size=size))

@@ -1,39 +1,29 @@
-"""The cocotb testbenches, over block parameters and simulators."""
+"""Every registered block's cocotb testbench over its registered parameter matrix, on each
+simulator (``quantrtl.blocks``: ``test_module`` and ``sim_params``)."""
 
 import pytest
 
+from quantrtl.blocks import BLOCKS
 from quantrtl.tb.runner import simulate
 
-MAC_PARAMS = [
-    {},                                                            # 1 lane, int8, 32-bit wrap
-    {"lanes": 8},                                                  # the TFLite test's config
-    {"lanes": 2, "width": 6, "acc_width": 14, "overflow": "saturate"},
-    {"lanes": 3, "width": 4, "acc_width": 12, "offset": False, "bias": False},
-    {"zero_skip": False},                                          # the structure without it
-    {"pes": 4},                                                    # output-stationary array
-    {"pes": 3, "lanes": 2, "width": 6, "acc_width": 14, "overflow": "saturate"},
-    {"pes": 4, "lanes": 2, "width": 4, "acc_width": 12, "overflow": "saturate",
-     "zero_skip": False, "offset": False},
-]
-REQUANT_PARAMS = [
-    {},                                                            # single rounding, latency 2
-    {"rounding": "double", "latency": 1},
-    {"rounding": "double", "latency": 3, "out_width": 16},
-    {"rounding": "single", "latency": 3, "out_width": 32},
-]
-
-
-def _id(params):
-    return ",".join(f"{k}={v}" for k, v in params.items()) or "defaults"
+CASES = [(name, k) for name, block in BLOCKS.items()
+         for k in range(max(len(v) for v in block.sim_params.values()))]
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("params", MAC_PARAMS, ids=_id)
-def test_mac(sim, params):
-    simulate("mac", params, "quantrtl.tb.tests.test_mac", sim=sim)
+@pytest.mark.parametrize("name, index", CASES, ids=[f"{n}-{k}" for n, k in CASES])
+def test_block(sim, name, index):
+    block = BLOCKS[name]
+    matrix = block.sim_matrix(sim)
+    if index >= len(matrix):
+        pytest.skip(f"{name} simulates {len(matrix)} parameter sets on {sim}")
+    simulate(name, matrix[index], block.test_module, sim=sim)
 
 
-@pytest.mark.sim
-@pytest.mark.parametrize("params", REQUANT_PARAMS, ids=_id)
-def test_requant(sim, params):
-    simulate("requant", params, "quantrtl.tb.tests.test_requant", sim=sim)
+def test_every_block_has_a_test_module_and_a_matrix():
+    import importlib.util
+    for block in BLOCKS.values():
+        assert importlib.util.find_spec(block.test_module) is not None, block.test_module
+        for sim in ("verilator", "icarus"):
+            for params in block.sim_matrix(sim):
+                block.configure(params)          # every set is valid

@@ -1,47 +1,14 @@
-"""The DNA-TEQ cocotb testbench (tb/tests/test_dnateq.py) on both simulators.
-
-Each simulator builds three parameter sets; together they build every ``n`` from 3 to 7
-natively (Verilator 3, 5, 6; Icarus 4, 5, 7: the n = 7 build is the slowest to compile, so
-one simulator has it), and every set also runs every narrower code width (3..n) through
-widened codes.  The sets also cover arrays
-(``pes`` 2 and 3), both counter codings, and the structure without operand isolation and
-with a C3 counter (``isolate=False``, ``fold_c3=False``).
-"""
+"""The DNA-TEQ block's parameter and vector-set checks (no simulator needed); its cocotb
+testbench runs over the registered matrix in test_sim.py: together the two simulators
+build every ``n`` from 3 to 7 natively, and every set also runs every narrower code width
+(3..n) through widened codes."""
 
 import numpy as np
 import pytest
 
-from quantrtl.tb.runner import simulate
-
-DNATEQ_PARAMS = {
-    "verilator": [
-        {"n": 3, "lanes": 1, "max_length": 64, "lut_width": 12, "frac_bits": 8, "pp_lanes": 2},
-        {"n": 5, "lanes": 2, "max_length": 150, "pp_lanes": 8, "pes": 3},
-        {"n": 6, "lanes": 1, "max_length": 64, "lut_width": 20, "frac_bits": 12,
-         "pp_lanes": 32, "isolate": False, "fold_c3": False, "counter": "twos"},
-    ],
-    "icarus": [
-        {"n": 4, "lanes": 4, "max_length": 256, "lut_width": 16, "frac_bits": 10,
-         "pp_lanes": 32, "pes": 2, "counter": "twos"},
-        {"n": 5, "lanes": 2, "max_length": 48, "pp_lanes": 8, "fold_c3": False},
-        {"n": 7, "lanes": 1, "max_length": 64, "lut_width": 24, "frac_bits": 16,
-         "pp_lanes": 16, "isolate": False},
-    ],
-}
-
-
-@pytest.mark.sim
-@pytest.mark.parametrize("index", range(3))
-def test_dnateq(sim, index):
-    params = DNATEQ_PARAMS.get(sim, DNATEQ_PARAMS["verilator"])[index]
-    simulate("dnateq", params, "quantrtl.tb.tests.test_dnateq", sim=sim)
-
-
-# ---- no simulator needed: parameter and vector-set checks of the block and its adapter
-
-from quantrtl.golden import dnateq as g  # noqa: E402
-from quantrtl.hw.dnateq import DnaTeqDotProduct  # noqa: E402
-from quantrtl.tb.adapters import adapter_for  # noqa: E402
+from quantrtl.blocks import adapter_for
+from quantrtl.golden import dnateq as g
+from quantrtl.hw.dnateq import DnaTeqDotProduct
 
 
 @pytest.mark.parametrize("params,match", [

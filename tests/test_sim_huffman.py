@@ -1,36 +1,16 @@
-"""The Huffman decoder's and the DQA dequantizer's cocotb testbenches, over parameters and
-simulators."""
+"""``quantrtl run``'s path on the Huffman decoder and the DQA dequantizer (their cocotb
+testbenches over the registered matrix are in test_sim.py)."""
 
 import pytest
 
-from quantrtl.tb.runner import simulate
+from quantrtl.blocks import get_block
 
-HUFFMAN_PARAMS = [
-    {},                                                                # 4-bit symbols, L 8, 32-bit words, 1/clock
-    {"lanes": 2, "symbol_bits": 3, "max_length": 12, "word_width": 16},
-    {"lanes": 4, "symbol_bits": 2, "max_length": 3, "word_width": 64},
-]
-DQA_PARAMS = [
-    {},                                                                # n 4, m 3
-    {"n": 3, "m": 1},
-    {"n": 8, "m": 8},
-]
+HUFFMAN_PARAMS = get_block("huffman").sim_matrix("*")
+DQA_PARAMS = get_block("dqa").sim_matrix("*")
 
 
 def _id(params):
     return ",".join(f"{k}={v}" for k, v in params.items()) or "defaults"
-
-
-@pytest.mark.sim
-@pytest.mark.parametrize("params", HUFFMAN_PARAMS, ids=_id)
-def test_huffman(sim, params):
-    simulate("huffman", params, "quantrtl.tb.tests.test_huffman", sim=sim)
-
-
-@pytest.mark.sim
-@pytest.mark.parametrize("params", DQA_PARAMS, ids=_id)
-def test_dqa(sim, params):
-    simulate("dqa", params, "quantrtl.tb.tests.test_dqa", sim=sim)
 
 
 @pytest.mark.sim
@@ -75,7 +55,7 @@ def test_dqa_vectors_are_validated():
     import numpy as np
 
     from quantrtl.blocks import get_block
-    from quantrtl.tb.adapters import adapter_for
+    from quantrtl.blocks import adapter_for
 
     adapter = adapter_for("dqa", get_block("dqa").build({}))
     good = {"q": np.zeros((2, 3), int), "err": np.zeros((2, 3), int),

@@ -10,8 +10,10 @@ import json
 
 import pytest
 
+from quantrtl.blocks import BLOCKS
 from quantrtl.synth.flow import Design, measure_energy, synthesize
 from quantrtl.synth.liberty import load_library
+from quantrtl.tb.gate_level import icarus_activity
 from quantrtl.tb.runner import simulator_status
 
 
@@ -109,28 +111,15 @@ def test_energy_is_reproducible_and_ordered(synthesized):
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("block, params, test_module, testcase, env", [
-    ("mac", {"lanes": 2}, "quantrtl.tb.tests.test_mac", "random_dot_products,input_offset_extremes",
-     {"QUANTRTL_COUNT": 40}),
-    ("requant", {}, "quantrtl.tb.tests.test_requant", "random_backpressure", {"QUANTRTL_COUNT": 150}),
-    ("dnateq", {"n": 3, "lanes": 2, "max_length": 64, "pp_lanes": 4}, "quantrtl.tb.tests.test_dnateq",
-     "random_codes,zeros", {"QUANTRTL_COUNT": 8}),
-    ("huffman", {"symbol_bits": 3, "max_length": 6, "word_width": 16}, "quantrtl.tb.tests.test_huffman",
-     "round_trips,invalid_and_truncated", {"QUANTRTL_STREAM_SYMBOLS": 40,
-                                           "QUANTRTL_ERROR_TRIALS": 6}),
-    ("dqa", {}, "quantrtl.tb.tests.test_dqa", "random_activations", {}),
-    ("dnaenc", {"n": 3, "width": 16}, "quantrtl.tb.tests.test_dnaenc", "near_thresholds,table_reload",
-     {"QUANTRTL_COUNT": 40}),
-], ids=["mac", "requant", "dnateq", "huffman", "dqa", "dnaenc"])
-def test_gate_level_netlist_passes_testbench(tech, root, block, params, test_module,
-                                             testcase, env):
+@pytest.mark.parametrize("block", list(BLOCKS))
+def test_gate_level_netlist_passes_testbench(tech, root, block):
     """Both synthesized osu018 netlists, without and with clock gating, simulated with the
     library's cell models, pass the same cocotb tests as the RTL (a synthesis/simulation
-    mismatch, or a gated register that misses or takes an extra clock, would fail here)."""
+    mismatch, or a gated register that misses or takes an extra clock, would fail here):
+    each block's registered ``netlist_test`` (parameters, test cases, knobs)."""
     _require_icarus()
-    from quantrtl.blocks import BLOCKS
-    if block not in BLOCKS:
-        pytest.skip(f"block {block!r} is not registered")
+    params, testcase, env = BLOCKS[block].netlist_test
+    test_module = BLOCKS[block].test_module
     from quantrtl.synth.tech import simulation_models
     from quantrtl.tb.gate_level import simulate_netlist
     design = Design.block(block, params)
@@ -197,13 +186,13 @@ def test_native_simulator_matches_icarus(synthesized):
     for name in ("mul8", "add8"):
         d, s = synthesized[name]
         native = measure_energy(d, s, fresh=True, simulator="native")
-        icarus = measure_energy(d, s, fresh=True, simulator="icarus")
+        icarus = measure_energy(d, s, fresh=True, simulator=icarus_activity)
         for key in ("toggles", "cycles", "total_pj", "switching_pj", "internal_comb_pj",
                     "internal_seq_pj", "clock_pj"):
             assert native[key] == icarus[key], (name, key)
     d, s = synthesized["mac1"]
     native = measure_energy(d, s, n=32, fresh=True, simulator="native")
-    icarus = measure_energy(d, s, n=32, fresh=True, simulator="icarus")
+    icarus = measure_energy(d, s, n=32, fresh=True, simulator=icarus_activity)
     assert abs(native["cycles"] - icarus["cycles"]) <= 1
     assert native["pj_per_op"] == pytest.approx(icarus["pj_per_op"], rel=5e-3)
     with pytest.raises(ValueError, match="simulator='verilator' is out of range"):

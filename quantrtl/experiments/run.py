@@ -27,7 +27,7 @@ import numpy as np
 from quantrtl.golden import dnateq as dt
 from quantrtl.golden import dqa
 from quantrtl.golden import huffman
-from quantrtl.params import check_choice
+from quantrtl.spec import check_choice
 from .int8 import int8_transform
 from .workloads import load_workload
 

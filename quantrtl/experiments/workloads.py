@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from quantrtl.params import check_choice, check_int
+from quantrtl.spec import check_choice, check_int
 
 __all__ = ["Workload", "load_workload", "WORKLOADS"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from quantrtl.params import check_int
+from quantrtl.spec import check_int
 
 __all__ = ["DigitsData", "load_digits_data", "DigitsMLP"]
 

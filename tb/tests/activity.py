@@ -4,7 +4,7 @@ Two modes, chosen by ``QUANTRTL_WORKLOAD_MODE``:
 
 ``vectors``
     a registered block: the vector set in ``QUANTRTL_VECTORS`` (npz, the format of
-    :mod:`tb.adapters`) is streamed at full throughput (no input gaps, no backpressure)
+    :mod:`quantrtl.vectors.adapters`) is streamed at full throughput (no input gaps, no backpressure)
     through :func:`tb.harness.run_vectors`, which also checks every result against the
     golden model -- the energy run is a verification run too;
 ``random``
@@ -26,7 +26,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 from cocotb.utils import get_sim_time
 
-from quantrtl.tb.env import CLOCK_PERIOD_NS
+from quantrtl.vectors import CLOCK_PERIOD_NS
 
 
 def _write_window(t0, t1):

@@ -5,7 +5,7 @@ unbroken stream ordered by shift, with an input beat offered every cycle and the
 always ready, through :func:`tb.harness.run_vectors` (so every result is also checked
 against the golden model).  A small coroutine of this module watches the input stream and
 records the cycle at which each beat is accepted; the output transfers come from the
-harness's :class:`tb.streams.StreamMonitor`.  Per shift it reports
+harness's :class:`tb.streams.StreamSink`.  Per shift it reports
 
 ``latency``
     cycles from the acceptance of a beat to the transfer of its result (min and max);
@@ -36,7 +36,7 @@ SHIFTS = np.arange(SHIFT_MIN, SHIFT_MAX + 1)
 
 class HandshakeRecorder(BackgroundProcess):
     """Cycle numbers of every transfer on the ``i`` and ``o`` streams, counted like
-    :class:`tb.streams.StreamMonitor` does (one per rising edge from the cycle it starts in,
+    :class:`tb.streams.StreamSink` does (one per rising edge from the cycle it starts in,
     handshakes sampled in ``ReadOnly``).  Start it in the same time step as the monitor."""
 
     def __init__(self, dut):
@@ -101,7 +101,7 @@ async def latency_and_throughput_per_shift(dut):
     delivered = list(monitor.transfer_cycles)
     # The recorder's and the monitor's cycle counts must line up, or the latencies are wrong.
     if recorder.delivered != delivered:
-        raise AssertionError("cycle counts of the recorder and the StreamMonitor disagree: "
+        raise AssertionError("cycle counts of the recorder and the StreamSink disagree: "
                              f"{recorder.delivered[:5]} vs {delivered[:5]}")
     if len(recorder.accepted) != len(shifts):
         raise AssertionError(f"{len(recorder.accepted)} beats accepted, {len(shifts)} sent")
@@ -110,7 +110,7 @@ async def latency_and_throughput_per_shift(dut):
     result = {
         "block": env.block.name,
         "params": env.params,
-        "latency_param": env.component.LATENCY,
+        "latency_param": env.component.latency,
         "beats_per_shift": per_shift,
         "results": len(received),
         "overall_throughput": len(received) / total_cycles,

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..env import start
 from ..harness import read_status, run_vectors
-from ..adapters import adapter_for
+from quantrtl.blocks import adapter_for
 
 
 @cocotb.test()

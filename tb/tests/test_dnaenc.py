@@ -13,10 +13,10 @@ from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, with_timeout
 
 from quantrtl.golden import dnateq as g
 from quantrtl.golden import dnateq_encode as enc
-from ..adapters import adapter_for
+from quantrtl.blocks import adapter_for
 from ..env import CLOCK_PERIOD_NS, start
 from ..harness import run_vectors
-from ..streams import PayloadCodec, Scoreboard, StreamDriver, StreamMonitor
+from ..streams import PayloadCodec, Scoreboard, StreamSource, StreamSink
 
 STALLS = ((1.0, 1.0), (0.6, 0.5), (0.3, 0.9))
 
@@ -119,15 +119,15 @@ async def extreme_tables(dut):
 async def _stream(env, words, expected, *, valid_probability, ready_probability):
     """Send raw input words, check the codes received against ``expected``, in order."""
     dut, c = env.dut, env.component
-    monitor = StreamMonitor(dut, "o", dut.clk, rng=env.random,
+    monitor = StreamSink(dut, "o", dut.clk, rng=env.random,
                             ready_probability=ready_probability,
                             decode=PayloadCodec(c.output_shape).unpack_value).start()
-    driver = StreamDriver(dut, "i", dut.clk, rng=env.random,
+    driver = StreamSource(dut, "i", dut.clk, rng=env.random,
                           valid_probability=valid_probability)
     timeout = int(len(words) / (valid_probability * ready_probability)) * 4 + 200
     await with_timeout(driver.send(words), timeout * CLOCK_PERIOD_NS, "ns")
     await monitor.wait_for(len(expected), timeout_cycles=timeout)
-    await ClockCycles(dut.clk, 4 * (c.LATENCY + 4))
+    await ClockCycles(dut.clk, 4 * (c.latency + 4))
     monitor.stop()
     Scoreboard("dnaenc.codes", env.log).check(expected, monitor.received)
     return monitor
@@ -202,6 +202,6 @@ async def throughput(dut):
     out = np.array(monitor.transfer_cycles)
     latency = out - np.array(accepted)
     assert len(out) == len(vectors["r"]) and np.all(np.diff(out) == 1), "not one per clock"
-    assert np.all(latency == c.LATENCY), f"latencies {sorted(set(latency.tolist()))}"
+    assert np.all(latency == c.latency), f"latencies {sorted(set(latency.tolist()))}"
     env.log.info("%d results in %d clocks, latency %d", len(out), out[-1] - out[0] + 1,
-                 c.LATENCY)
+                 c.latency)

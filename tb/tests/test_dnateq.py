@@ -15,10 +15,10 @@ import numpy as np
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, with_timeout
 
 from quantrtl.golden import dnateq as g
-from ..adapters import adapter_for
+from quantrtl.blocks import adapter_for
 from ..env import CLOCK_PERIOD_NS, start
 from ..harness import run_vectors
-from ..streams import PayloadCodec, Scoreboard, StreamDriver, StreamMonitor
+from ..streams import PayloadCodec, Scoreboard, StreamSource, StreamSink
 
 STALLS = ((1.0, 1.0), (0.6, 0.5), (0.3, 0.9))
 
@@ -195,9 +195,9 @@ async def lut_reload(dut):
     words = [word for v in sets for word in adapter.encode(v)]
     expected = np.concatenate([_flat(adapter.golden(v)) for v in sets])
     codec = PayloadCodec(c.output_shape)
-    monitor = StreamMonitor(dut, "o", dut.clk, rng=env.random, ready_probability=0.3,
+    monitor = StreamSink(dut, "o", dut.clk, rng=env.random, ready_probability=0.3,
                             decode=codec.unpack_value).start()
-    driver = StreamDriver(dut, "i", dut.clk, rng=env.random, valid_probability=0.8)
+    driver = StreamSource(dut, "i", dut.clk, rng=env.random, valid_probability=0.8)
     timeout = 40 * (len(words) + len(expected) * (c.steps + 8))  # len(expected): rows x PEs
     await with_timeout(driver.send(words), timeout * CLOCK_PERIOD_NS, "ns")
     await monitor.wait_for(len(expected), timeout_cycles=timeout)

@@ -12,7 +12,7 @@ from cocotb.triggers import ClockCycles, gather, with_timeout
 
 from quantrtl.golden.dqa import error_stream, join, quantize
 from ..env import CLOCK_PERIOD_NS, start
-from ..streams import PayloadCodec, Scoreboard, StreamDriver, StreamMonitor
+from ..streams import PayloadCodec, Scoreboard, StreamSource, StreamSink
 
 
 def _vectors(env, tokens, channels, ratio):
@@ -39,10 +39,10 @@ async def _stream_through(env, q, err, mask, *, valid_i, valid_e, ready):
     errors = [int(v) for v in error_stream(err, mask)]
     expected = join(q, err, mask, c.n, c.m).reshape(-1)
     out_codec = PayloadCodec(c.output_shape)
-    monitor = StreamMonitor(dut, "o", dut.clk, rng=env.random, ready_probability=ready,
+    monitor = StreamSink(dut, "o", dut.clk, rng=env.random, ready_probability=ready,
                             decode=out_codec.unpack_value).start()
-    drv_i = StreamDriver(dut, "i", dut.clk, rng=env.random, valid_probability=valid_i)
-    drv_e = StreamDriver(dut, "e", dut.clk, rng=env.random, valid_probability=valid_e)
+    drv_i = StreamSource(dut, "i", dut.clk, rng=env.random, valid_probability=valid_i)
+    drv_e = StreamSource(dut, "e", dut.clk, rng=env.random, valid_probability=valid_e)
     timeout = int(len(beats) / max(min(valid_i, valid_e, ready), 0.01) * 6) + 200
     await with_timeout(gather(drv_i.send(beats), drv_e.send(errors)),
                        timeout * CLOCK_PERIOD_NS, "ns")

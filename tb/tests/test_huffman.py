@@ -1,7 +1,7 @@
 """cocotb tests of the streaming Huffman decoder against :mod:`golden.huffman`.
 
 Every expected symbol sequence and error kind comes from the beat-level reference model
-(:func:`tb.huffman_model.reference_outcome`: golden ``from_description`` and
+(:func:`quantrtl.vectors.huffman_model.reference_outcome`: golden ``from_description`` and
 :func:`golden.huffman.decode`) of the beats sent.
 """
 
@@ -13,7 +13,8 @@ import numpy as np
 from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
 
 from quantrtl.golden.huffman import CanonicalCode, build_code, code_lengths, encode
-from ..adapters_huffman import expected_outcome, packet_beats, run_packets
+from quantrtl.vectors.huffman import expected_outcome, packet_beats
+from ..harness import run_packets
 from ..env import CLOCK_PERIOD_NS, start
 from ..streams import PayloadCodec
 
@@ -224,12 +225,12 @@ async def restart_mid_stream(dut):
     env = await _start(dut)
     c, rng = env.component, env.rng
     codec = PayloadCodec(c.input_layout)
-    from ..streams import StreamDriver
+    from ..streams import StreamSource
     for trial in range(4):
         symbols, code = _stream(env, "flat", 200)
         enc = encode(symbols, code, c.word_width)
         beats = packet_beats(codec, c, code, enc.words, enc.count)
-        driver = StreamDriver(dut, "i", dut.clk, rng=env.random)
+        driver = StreamSource(dut, "i", dut.clk, rng=env.random)
         dut.o__ready.value = 0
         # The table, the count and one word: the output stalls with the packet half done.
         await with_timeout(driver.send(beats[:len(beats) - len(enc.words) + 1]),
@@ -264,13 +265,13 @@ async def throughput(dut):
         code = build_code(symbols, limit, alphabet_size=size)
         enc = encode(symbols, code, c.word_width)
         beats = packet_beats(codec, c, code, enc.words, enc.count)
-        _, monitor = await run_packets(env, beats, expected=symbols, ready_probability=ready_p)
-        cycles = monitor.transfer_cycles[-1] - monitor.transfer_cycles[0] + 1
-        per_clock = (count - len(monitor.received[0])) / max(cycles - 1, 1)
+        _, sink = await run_packets(env, beats, expected=symbols, ready_probability=ready_p)
+        cycles = sink.transfer_cycles[-1] - sink.transfer_cycles[0] + 1
+        per_clock = (count - len(sink.beats[0])) / max(cycles - 1, 1)
         results.append({"ready_probability": ready_p, "symbols": count,
                         "cycles": cycles, "symbols_per_clock": per_clock,
                         "mean_code_bits": enc.nbits / count,
-                        "output_beats": len(monitor.received)})
+                        "output_beats": len(sink.beats)})
         env.log.info("lanes %d ready %.2f: %.3f symbols/clock (%d symbols, %d cycles, mean "
                      "code %.2f bits)", c.lanes, ready_p, per_clock, count, cycles,
                      enc.nbits / count)
@@ -291,9 +292,9 @@ async def fuzz(dut):
     no beat waits long (the producer is never stalled).  ``QUANTRTL_FUZZ_CASES`` cases
     (``make fuzz`` runs thousands); the outcome counts go to ``QUANTRTL_FUZZ_OUT``."""
     from ..huffman_fuzz import FAMILIES, fuzz_case
-    from ..huffman_model import ERROR_NAMES, ReferenceDecoder
-    from ..adapters_huffman import HuffmanAdapter, pack
-    from ..streams import StreamDriver, StreamMonitor
+    from quantrtl.vectors.huffman_model import ERROR_NAMES, ReferenceDecoder
+    from quantrtl.vectors.huffman import HuffmanAdapter, pack
+    from ..streams import StreamSource, StreamSink
 
     env = await _start(dut)
     c, rng = env.component, env.rng
@@ -306,9 +307,9 @@ async def fuzz(dut):
         family, tuples = fuzz_case(rng, c, FAMILIES[case % len(FAMILIES)])
         valid_p, ready_p = PATTERNS[case % len(PATTERNS)]
         want = model.feed(tuples)
-        monitor = StreamMonitor(dut, "o", dut.clk, rng=env.random, ready_probability=ready_p,
+        monitor = StreamSink(dut, "o", dut.clk, rng=env.random, ready_probability=ready_p,
                                 decode=unpack, flatten=True).start()
-        driver = StreamDriver(dut, "i", dut.clk, rng=env.random, valid_probability=valid_p)
+        driver = StreamSource(dut, "i", dut.clk, rng=env.random, valid_probability=valid_p)
         budget = int((len(tuples) / valid_p + want.symbols.size / ready_p) * 4) + 200
         await with_timeout(driver.send(pack(codec, tuples)), budget * CLOCK_PERIOD_NS, "ns")
         # Every symbol the model allows, then a drain (stalled output: long enough to drain

@@ -2,7 +2,7 @@
 
 A workload function takes the built component, a NumPy generator and the dot-product
 length ``n`` (ignored by blocks that are not dot products) and returns
-``(vectors, info)``: ``vectors`` in the format of :mod:`tb.adapters` (so every energy run
+``(vectors, info)``: ``vectors`` in the format of :mod:`quantrtl.vectors.adapters` (so every energy run
 is also checked against the golden model), ``info`` with ``ops`` (the operations the
 energy is divided by), ``op`` (their name), ``dot_products``, ``length`` and
 ``skip_beats`` (leading set-up beats, e.g. a LUT load, kept out of the energy window).
@@ -13,8 +13,8 @@ trained weights) and ReLU activations max(0, N(0, 1)) (half of them exactly zero
 dot product a fresh row.  INT8 quantizes them as TFLite does (symmetric per-tensor int8
 weights; asymmetric activations with zero point -128, i.e. ``input_offset`` 128); DNA-TEQ
 with :func:`golden.dnateq.search_tensor` at each ``n`` and the best shared base of a
-small grid.  A new block gets energy figures by adding an entry to :data:`WORKLOADS`
-(and its adapter to ``tb.adapters``).
+small grid.  A block gets energy figures by naming its workload in its registry entry
+(:mod:`quantrtl.blocks`); the DNA-TEQ encoder's is in :mod:`.workload_dnaenc`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ import numpy as np
 
 from quantrtl.golden._ints import signed_range
 
-__all__ = ["WORKLOADS", "USES_LENGTH", "ELEMENTS_PER_RUN", "synthetic_layer"]
+__all__ = ["mac_workload", "requant_workload", "dnateq_workload", "dqa_workload",
+           "huffman_workload", "ELEMENTS_PER_RUN", "synthetic_layer"]
 
 ELEMENTS_PER_RUN = 1024     # operand pairs per energy run (at least 2 dot products)
 BASES = (1.05, 1.1, 1.2, 1.35, 1.5, 2.0, 3.0)
@@ -162,11 +163,3 @@ def huffman_workload(c, rng, n=64, seed=1):
         "skip_beats": table, "data": f"DQA shifting errors (m={m}) of synthetic ReLU "
                                      f"activations, one optimal length-limited code"}
 
-
-WORKLOADS = {"mac": mac_workload, "requant": requant_workload, "dnateq": dnateq_workload,
-             "dqa": dqa_workload, "huffman": huffman_workload}
-# Blocks whose workload depends on the dot-product length (the others are measured once).
-USES_LENGTH = {"mac", "dnateq"}
-
-from .workload_dnaenc import dnaenc_workload  # noqa: E402
-WORKLOADS["dnaenc"] = dnaenc_workload

@@ -1,9 +1,9 @@
 """Energy workload of the DNA-TEQ output encoder (``dnaenc``): real dot-product results.
 
 The results are what the ``dnateq`` block outputs on the shared synthetic layer
-(:func:`synth.workloads.synthetic_layer`: ReLU activations x Laplace weights, dot products of
+(:func:`quantrtl.vectors.workloads.synthetic_layer`: ReLU activations x Laplace weights, dot products of
 :data:`LENGTH` pairs), DNA-TEQ-quantized at the encoder's ``n`` with the best base of
-:data:`synth.workloads.BASES`, through the post-processor's fixed point
+:data:`quantrtl.vectors.workloads.BASES`, through the post-processor's fixed point
 (:func:`golden.dnateq.dot_product`, LUT at ``frac_bits`` up to 16, lowered until the results
 fit the encoder's ``width``).  The table is that of the next layer's activation quantizer,
 fitted by :func:`golden.dnateq.search_tensor` on the real-valued results (both signs) at the

@@ -21,14 +21,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from quantrtl.spec import HuffmanError, HuffmanKind
 from quantrtl.golden.huffman import CanonicalCode, HuffmanDecodeError, decode, kraft_sum
 
 __all__ = ["Outcome", "ReferenceDecoder", "reference_outcome", "ERROR_CODES", "ERROR_NAMES"]
 
-KIND = {"DATA": 0, "LEN": 1, "SYM": 2, "COUNT": 3}
-ERROR_CODES = {None: 0, "invalid": 1, "truncated": 2, "trailing": 3}
-ERROR_NAMES = ("none", "invalid", "truncated", "protocol")
-NONE, INVALID, TRUNCATED, PROTOCOL = range(4)
+KIND = {k.name: k.value for k in HuffmanKind}
+ERROR_NAMES = tuple(e.name.lower() for e in HuffmanError)
+NONE, INVALID, TRUNCATED, PROTOCOL = (int(e) for e in HuffmanError)
+# The golden decoder's exception kinds as the decoder reports them (trailing words are a
+# beat of the wrong kind).
+ERROR_CODES = {None: NONE, "invalid": INVALID, "truncated": TRUNCATED, "trailing": PROTOCOL}
 
 
 @dataclass(frozen=True)

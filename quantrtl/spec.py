@@ -1,4 +1,6 @@
-"""Parameter checking shared by the hardware blocks and the golden model.
+"""The ground floor: parameter specs, the checks and their one error wording, the shared
+enums and ranges.  It imports nothing else of quantrtl; golden, hw and everything above
+them import from it.
 
 Every check raises :class:`ValueError` whose message names the parameter, the
 offending value and the allowed range, e.g.
@@ -8,6 +10,7 @@ offending value and the allowed range, e.g.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum, IntEnum
 from numbers import Integral
 
 import numpy as np
@@ -25,6 +28,11 @@ __all__ = [
     "check_probability",
     "check_writable_file",
     "check_writable_dir",
+    "RoundingMode", "ROUNDING_MODES", "OVERFLOW_MODES",
+    "MULTIPLIER_MIN", "MULTIPLIER_MAX", "SHIFT_MIN", "SHIFT_MAX",
+    "DNATEQ_N_MIN", "DNATEQ_N_MAX", "DNATEQ_ROUNDINGS", "COUNTER_CODES",
+    "HuffmanKind", "HuffmanError", "HUFFMAN_DECODE_ERRORS", "HUFFMAN_MAX_CODE_LENGTH",
+    "HUFFMAN_MAX_SYMBOL_BITS", "DQA_N_BITS", "DQA_M_BITS", "DQA_JOIN_N_BITS", "DQA_JOIN_M_BITS",
 ]
 
 
@@ -289,3 +297,66 @@ def check_writable_file(path) -> "Path":
         raise ValueError(f"{path}: is a directory, not an output file")
     check_writable_dir(path.parent)
     return path
+
+
+# ------------------------------------------------------------------ shared enums and ranges
+# Written once here; golden checks its arguments against them, hw bounds its parameters by
+# them, and the CLI and the docs quote them.
+
+class RoundingMode(str, Enum):
+    """How the requantizer's ``MultiplyByQuantizedMultiplier`` rounds (SPEC 2):
+    ``DOUBLE`` is gemmlowp's SaturatingRoundingDoublingHighMul then RoundingDivideByPOT,
+    ``SINGLE`` is TFLite's ``TFLITE_SINGLE_ROUNDING`` (one rounding shift)."""
+
+    DOUBLE = "double"
+    SINGLE = "single"
+
+    def __str__(self):
+        return self.value
+
+
+ROUNDING_MODES = tuple(m.value for m in RoundingMode)
+OVERFLOW_MODES = ("wrap", "saturate")       # the MAC accumulator (SPEC 1)
+
+# Requantizer (SPEC 2): M0 in [2^30, 2^31 - 1] (Q0.31), total shift in [-31, 30].
+MULTIPLIER_MIN = 1 << 30
+MULTIPLIER_MAX = (1 << 31) - 1
+SHIFT_MIN = -31
+SHIFT_MAX = 30
+
+# DNA-TEQ (SPEC 3): code bits n (1 sign + n-1 exponent bits), the rounding of the
+# exponent search, the counter coding of the RTL.
+DNATEQ_N_MIN, DNATEQ_N_MAX = 3, 7
+DNATEQ_ROUNDINGS = ("linear", "log")
+COUNTER_CODES = ("signmag", "twos")
+
+
+class HuffmanKind(IntEnum):
+    """The ``kind`` field of a Huffman decoder input beat (SPEC 4)."""
+
+    DATA = 0        # a bitstream word
+    LEN = 1         # table load: code-length counts
+    SYM = 2         # table load: symbols in canonical order
+    COUNT = 3       # the number of symbols of the next packet
+
+
+class HuffmanError(IntEnum):
+    """The decoder's ``error_kind`` (SPEC 4); sticky until ``restart``."""
+
+    NONE = 0
+    INVALID = 1     # no code matches max_length available bits
+    TRUNCATED = 2   # the packet ends inside a code or before its count
+    PROTOCOL = 3    # a beat of the wrong kind (e.g. trailing words, a table beat mid-packet)
+
+
+# The golden decoder's exception kinds (a stream, not a beat protocol: no PROTOCOL).
+HUFFMAN_DECODE_ERRORS = ("invalid", "truncated", "trailing")
+HUFFMAN_MAX_CODE_LENGTH = 32      # the golden model's code lengths
+HUFFMAN_MAX_SYMBOL_BITS = 8       # alphabets of up to 2^8 symbols
+
+# DQA (SPEC 4): stored activation bits n and extra bits m of the golden quantizer, and the
+# wider ranges the dequantizer join (golden.dqa.join and the hw block) accepts.
+DQA_N_BITS = (3, 5)
+DQA_M_BITS = (1, 4)
+DQA_JOIN_N_BITS = (2, 8)
+DQA_JOIN_M_BITS = (1, 8)

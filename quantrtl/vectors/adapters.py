@@ -21,10 +21,10 @@ import numpy as np
 from quantrtl.golden._ints import signed_range
 from quantrtl.golden.mac import dot_product
 from quantrtl.golden.requant import requantize
-from quantrtl.params import check_array_range, check_fields, check_integer_array
-from .streams import PayloadCodec
+from quantrtl.spec import check_array_range, check_fields, check_integer_array
+from .codec import PayloadCodec
 
-__all__ = ["ADAPTERS", "adapter_for", "input_streams", "output_decoder"]
+__all__ = ["MacAdapter", "RequantAdapter", "input_streams", "output_decoder"]
 
 
 def _check_fields(block, vectors, required, optional):
@@ -216,16 +216,6 @@ class RequantAdapter:
         return self._columns(vectors)[0].shape[0]
 
 
-# The other blocks' adapters live in their own modules, which use the helpers above.
-from .adapters_dnateq import DnaTeqAdapter  # noqa: E402
-from .adapters_dqa import DqaAdapter  # noqa: E402
-from .adapters_huffman import HuffmanAdapter  # noqa: E402
-from .adapters_dnaenc import DnaTeqEncoderAdapter  # noqa: E402
-
-ADAPTERS = {"mac": MacAdapter, "requant": RequantAdapter, "dnateq": DnaTeqAdapter,
-            "huffman": HuffmanAdapter, "dqa": DqaAdapter, "dnaenc": DnaTeqEncoderAdapter}
-
-
 def input_streams(adapter, vectors) -> dict:
     """``{port: payload words}`` of a vector set: ``i``, then the side streams the adapter
     declares with ``side_streams(vectors)`` (e.g. DQA's error stream ``e``)."""
@@ -243,10 +233,3 @@ def output_decoder(adapter, component):
     if decode is not None:
         return decode, True
     return PayloadCodec(component.output_shape).unpack_value, False
-
-
-def adapter_for(block_name: str, component):
-    if block_name not in ADAPTERS:
-        raise ValueError(f"block={block_name!r} has no vector-file adapter: allowed "
-                         f"{{{', '.join(ADAPTERS)}}}")
-    return ADAPTERS[block_name](component)

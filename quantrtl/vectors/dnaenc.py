@@ -24,8 +24,8 @@ import numpy as np
 
 from quantrtl.golden import dnateq as g
 from quantrtl.golden import dnateq_encode as enc
-from quantrtl.params import check_array_range, check_fields
-from .streams import PayloadCodec
+from quantrtl.spec import check_array_range, check_fields
+from .codec import PayloadCodec
 
 __all__ = ["DnaTeqEncoderAdapter"]
 

@@ -28,7 +28,7 @@ Whatever the table and the words hold goes through the decoder; only a malformed
 (missing or unknown fields, non-integers, wrong shapes, values the beat fields cannot
 carry) is refused.  The output npz holds ``symbols`` (those delivered), ``error`` (bool)
 and ``error_kind`` (``"none"``, ``"invalid"``, ``"truncated"``, ``"protocol"``), each beside
-the golden one: the outcome :func:`tb.huffman_model.reference_outcome` gives for the beats
+the golden one: the outcome :func:`quantrtl.vectors.huffman_model.reference_outcome` gives for the beats
 (golden ``from_description`` for the table, :func:`golden.huffman.decode` for the words).
 
 :func:`packet_beats` turns a code and an encoded stream into input beats (table beats, a
@@ -42,12 +42,12 @@ from __future__ import annotations
 import numpy as np
 
 from quantrtl.golden.huffman import CanonicalCode, build_code, check_words, encode
-from quantrtl.params import INT64_MAX, check_array_range, check_fields
+from quantrtl.spec import INT64_MAX, check_array_range, check_fields
 from .huffman_model import ERROR_NAMES, KIND, Outcome, reference_outcome
-from .streams import PayloadCodec
+from .codec import PayloadCodec
 
 __all__ = ["HuffmanAdapter", "packet_beats", "packet_tuples", "table_tuples",
-           "expected_outcome", "run_packets", "split_streams", "own_stream_tuples"]
+           "expected_outcome", "split_streams", "own_stream_tuples"]
 
 OWN_FIELDS = ("counts", "code_symbols", "words", "count")
 
@@ -222,47 +222,3 @@ class HuffmanAdapter:
             raise AssertionError(f"output beat with n={n} symbols (allowed 1..{self.c.lanes})")
         return [fields[f"sym[{k}]"] for k in range(n)]
 
-
-async def run_packets(env, beats, *, expected, error=0, valid_probability=1.0,
-                      ready_probability=1.0, drain_cycles=64):
-    """Drive ``beats`` into the decoder; check the symbols against ``expected`` and the
-    final ``error_kind`` against ``error``.  Works for any ``lanes``; fails on a missing,
-    extra or wrong symbol, a protocol violation or a timeout (never hangs).
-
-    Returns ``(symbols, monitor)``; ``monitor.transfer_cycles`` are the output beats'
-    cycles and ``monitor.received`` their symbol lists.
-    """
-    from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
-
-    from .env import CLOCK_PERIOD_NS
-    from .streams import Scoreboard, StreamDriver, StreamMonitor
-
-    dut, c = env.dut, env.component
-    unpack = HuffmanAdapter(c).decode_output
-    expected = [int(v) for v in expected]
-    monitor = StreamMonitor(dut, "o", dut.clk, rng=env.random,
-                            ready_probability=ready_probability, decode=unpack).start()
-    driver = StreamDriver(dut, "i", dut.clk, rng=env.random,
-                          valid_probability=valid_probability)
-
-    def symbols():
-        return [s for beat in monitor.received for s in beat]
-
-    rate = max(min(valid_probability, ready_probability), 0.01)
-    timeout = int((len(beats) + len(expected)) / rate * 4) + 400
-    await with_timeout(driver.send(beats), timeout * CLOCK_PERIOD_NS, "ns")
-    waited = 0
-    while len(symbols()) < len(expected):
-        if waited >= timeout:
-            raise AssertionError(f"timeout: {len(symbols())} of {len(expected)} symbols after "
-                                 f"{waited} cycles")
-        await RisingEdge(dut.clk)
-        waited += 1
-    await ClockCycles(dut.clk, drain_cycles)
-    monitor.stop()
-    Scoreboard(f"{env.block.name}.symbols", env.log).check(expected, symbols())
-    kind = int(dut.error_kind.value)
-    if kind != error or int(dut.error.value) != int(error != 0):
-        raise AssertionError(f"error_kind={kind} (error={int(dut.error.value)}), "
-                             f"expected {error}")
-    return symbols(), monitor

@@ -31,8 +31,8 @@ from __future__ import annotations
 import numpy as np
 
 from quantrtl.golden import dnateq as g
-from quantrtl.params import check_array_range, check_fields, check_int
-from .streams import PayloadCodec
+from quantrtl.spec import check_array_range, check_fields, check_int
+from .codec import PayloadCodec
 
 __all__ = ["DnaTeqAdapter"]
 

@@ -22,8 +22,8 @@ import numpy as np
 
 from quantrtl.golden._ints import signed_range
 from quantrtl.golden.dqa import error_stream, join
-from quantrtl.params import check_array_range, check_fields
-from .streams import PayloadCodec
+from quantrtl.spec import check_array_range, check_fields
+from .codec import PayloadCodec
 
 __all__ = ["DqaAdapter"]
 
