@@ -57,11 +57,11 @@ sim: $(STAMP) $(if $(filter icarus,$(SIM)),icarus)
 	QUANTRTL_SIMS=$(SIM) $(PY) -m pytest -n $(JOBS) -m sim tests $(PYTEST_ARGS)
 
 synth: $(STAMP) icarus
-	bash tools/fetch-osu018.sh build/tech
+	$(PY) -m quantrtl.synth.tech build/tech
 	$(PY) -m quantrtl.synth -o build/reports $(SYNTH_ARGS)
 
 headline: $(STAMP) icarus
-	bash tools/fetch-osu018.sh build/tech
+	$(PY) -m quantrtl.synth.tech build/tech
 	$(PY) -m quantrtl.headline -o build/reports $(HEADLINE_ARGS)
 
 experiments: $(STAMP)
@@ -74,9 +74,7 @@ test: $(STAMP) icarus
 	QUANTRTL_SIMS=verilator,icarus $(PY) -m pytest -n $(JOBS) tests $(PYTEST_ARGS)
 
 bench: $(STAMP) icarus
-	$(PY) -m quantrtl.bench -o build/bench
-	$(PY) -m quantrtl.bench_dnateq -o build/bench
-	$(PY) -m quantrtl.bench_huffman -o build/bench
+	$(PY) -m quantrtl.bench -o build/bench $(BENCH_ARGS)
 
 formal: $(STAMP)
 	$(PY) -m quantrtl.formal -o build/formal $(FORMAL_ARGS)

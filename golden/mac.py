@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from quantrtl.spec import OVERFLOW_MODES, check_array_range, check_choice, check_int
+from quantrtl.spec import (OVERFLOW_MODES, check_array_range, check_choice, check_int,
+                           check_operands)
 from ._ints import signed_range, wrap
 
 __all__ = ["dot_product", "OVERFLOW_MODES"]
@@ -40,15 +41,7 @@ def dot_product(a, w, *, input_offset=0, bias=0, width: int = 8, acc_width: int 
     lanes = check_int("lanes", lanes, 1, 64)
     check_choice("overflow", overflow, OVERFLOW_MODES)
     lo, hi = signed_range(width)
-    a = check_array_range("a", a, lo, hi)
-    w = check_array_range("w", w, lo, hi)
-    try:
-        a, w = np.broadcast_arrays(a, w)
-    except ValueError:
-        raise ValueError(f"a and w must broadcast together, got {a.shape} and {w.shape}") \
-            from None
-    if a.ndim == 0:
-        raise ValueError("a and w need at least one axis (the dot-product axis)")
+    a, w = check_operands(("a", "w"), a, w, lo, hi)
     length = a.shape[-1]
     if length == 0 or length % lanes:
         raise ValueError(f"dot-product length={length} is out of range: allowed a positive "

@@ -21,6 +21,7 @@ from amaranth.lib.wiring import In, Out
 
 from quantrtl.spec import DQA_JOIN_M_BITS, DQA_JOIN_N_BITS, Param
 from .component import Component
+from .pipeline import StallPipeline
 
 __all__ = ["DqaJoin"]
 
@@ -50,15 +51,9 @@ class DqaJoin(Component):
 
     def elaborate(self, platform):
         m = Module()
-        advance = ~self.o.valid | self.o.ready
         important = self.i.payload.important
-        have_err = ~important | self.e.valid
-        m.d.comb += [
-            self.i.ready.eq(advance & have_err),
-            self.e.ready.eq(advance & self.i.valid & important),
-        ]
+        # An important channel's beat is taken together with its error beat.
+        pipe = StallPipeline(m, self.i, self.o, side=(self.e, important))
         err = self.e.payload & important.replicate(self.m)
-        with m.If(advance):
-            m.d.sync += self.o.valid.eq(self.i.valid & have_err)
-            m.d.sync += self.o.payload.eq((self.i.payload.q << self.m) | err)
+        pipe.output(pipe.valid, (self.i.payload.q << self.m) | err)
         return m

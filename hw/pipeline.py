@@ -41,18 +41,29 @@ def register(m, value, load, *, name: str, shape=None, reset_less: bool = True) 
 
 
 class StallPipeline:
-    """Registers of a global-stall pipeline between stream ``i`` and stream ``o``."""
+    """Registers of a global-stall pipeline between stream ``i`` and stream ``o``.
 
-    def __init__(self, m, i, o, *, coarse: bool = False):
+    ``side=(stream, needed)`` joins a second input stream: a beat of ``i`` for which
+    ``needed`` holds is taken together with one beat of ``stream`` (both transfer in the
+    same clock), any other beat of ``i`` alone; ``valid`` is the joint beat's valid.
+    """
+
+    def __init__(self, m, i, o, *, coarse: bool = False, side=None):
         self.advance = Signal()
-        m.d.comb += [
-            self.advance.eq(~o.valid | o.ready),
-            i.ready.eq(self.advance),
-        ]
+        m.d.comb += self.advance.eq(~o.valid | o.ready)
+        if side is None:
+            self.valid = i.valid
+            m.d.comb += i.ready.eq(self.advance)
+        else:
+            stream, needed = side
+            have = ~needed | stream.valid
+            self.valid = i.valid & have
+            m.d.comb += [i.ready.eq(self.advance & have),
+                         stream.ready.eq(self.advance & i.valid & needed)]
         self._m = m
         self._o = o
         self.coarse = coarse
-        self._valids = [i.valid]
+        self._valids = [self.valid]
         self._stages = []
         self._registered_output = False
         if coarse:

@@ -11,8 +11,10 @@ the runner, the synthesis flow, the reports, the tests) reads it from here.
 ``--param``, ``--sweep`` and config files alike), into a frozen :class:`Config`.
 
 Each block has a fixed Verilog top-level name (``quantrtl_<block>``) whatever its
-parameters, and a JSON sidecar that records the parameters and the bit layout of every port,
-so that RTL users (and the testbenches) can pack and unpack stream payloads.
+parameters.  :meth:`Block.emit` writes beside the ``.v`` Amaranth's interface metadata
+(``.metadata.json``, with the block's annotation: parameters, latency, payload layouts), a
+JSON sidecar derived from it (the bit layout of every port, so that RTL users can pack and
+unpack stream payloads) and a FuseSoC CAPI2 core (``.core``).
 """
 
 from __future__ import annotations
@@ -32,11 +34,11 @@ from .hw.dnateq import DnaTeqDotProduct
 from .hw.dqa import DqaJoin
 from .hw.huffman import HuffmanDecoder
 from .hw.mac import DotProductUnit
+from .hw.component import BlockAnnotation
 from .hw.requant import Requantizer
 from .spec import Param
 from .vectors import workloads
 from .vectors.adapters import MacAdapter, RequantAdapter
-from .vectors.codec import shape_info
 from .vectors.dnaenc import DnaTeqEncoderAdapter
 from .vectors.dnateq import DnaTeqAdapter
 from .vectors.dqa import DqaAdapter
@@ -139,28 +141,66 @@ class Block:
                   f"// parameters: {json.dumps(params, sort_keys=True)}\n")
         return header + text
 
+    def metadata(self, params: dict | None = None) -> dict:
+        """Amaranth's interface metadata (:class:`wiring.ComponentMetadata`) of the block at
+        ``params``, with the :class:`quantrtl.hw.component.BlockAnnotation` (class,
+        parameters, latency, payload layouts)."""
+        return wiring.ComponentMetadata(self.build(params)).as_json()
+
     def describe(self, params: dict | None = None) -> dict:
-        """Parameters and the bit layout of every port (JSON-serialisable)."""
+        """The sidecar: parameters, latency and the bit layout of every port, derived from
+        :meth:`metadata` (JSON-serialisable)."""
         params = self.resolve(params)
-        component = self.build(params)
+        doc = self.metadata(params)
+        (note,) = [v for k, v in doc["interface"]["annotations"].items()
+                   if k == BlockAnnotation.schema["$id"]]
         ports = {}
-        for path, member, _ in component.signature.flatten(component):
-            ports["__".join(map(str, path))] = {
-                "direction": "in" if member.flow == wiring.In else "out",
-                **shape_info(member.shape),
-            }
+
+        def walk(members):
+            for member in members.values():
+                if member["type"] == "interface":
+                    walk(member["members"])
+                    continue
+                name = member["name"]
+                ports[name] = {"direction": member["dir"], "width": member["width"]}
+                if name in note["layouts"]:
+                    ports[name]["fields"] = note["layouts"][name]["fields"]
+                else:
+                    ports[name]["signed"] = member["signed"]
+        walk(doc["interface"]["members"])
         return {"block": self.name, "top": self.top, "quantrtl": __version__,
-                "params": params, "latency": component.latency,
-                "ports": ports}
+                "params": params, "latency": note["latency"], "ports": ports}
+
+    def core(self, params: dict | None = None) -> str:
+        """A FuseSoC CAPI2 core file for the emitted Verilog (``quantrtl:blocks:<name>``)."""
+        params = self.resolve(params)
+        return (f"CAPI=2:\n"
+                f"name: quantrtl:blocks:{self.name}:{__version__}\n"
+                f"description: \"{self.summary}; parameters "
+                f"{json.dumps(params, sort_keys=True).replace(chr(34), chr(39))}\"\n"
+                f"filesets:\n"
+                f"  rtl:\n"
+                f"    files:\n"
+                f"      - {self.top}.v\n"
+                f"    file_type: verilogSource\n"
+                f"targets:\n"
+                f"  default:\n"
+                f"    filesets: [rtl]\n"
+                f"    toplevel: {self.top}\n")
 
     def emit(self, out_dir: Path, params: dict | None = None) -> Path:
-        """Write ``<top>.v`` and ``<top>.json`` into ``out_dir``; returns the ``.v`` path."""
+        """Write ``<top>.v``, its interface metadata ``<top>.metadata.json``, the sidecar
+        ``<top>.json`` and a FuseSoC core ``<top>.core`` into ``out_dir``; returns the
+        ``.v`` path."""
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / f"{self.top}.v"
         path.write_text(self.verilog(params))
+        (out_dir / f"{self.top}.metadata.json").write_text(
+            json.dumps(self.metadata(params), indent=2, sort_keys=True) + "\n")
         (out_dir / f"{self.top}.json").write_text(
             json.dumps(self.describe(params), indent=2, sort_keys=True) + "\n")
+        (out_dir / f"{self.top}.core").write_text(self.core(params))
         return path
 
 

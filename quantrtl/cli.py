@@ -145,6 +145,11 @@ def cmd_headline(args, extra) -> int:
     return headline_main(extra)
 
 
+def cmd_bench(args, extra) -> int:
+    from .bench import main as bench_main
+    return bench_main(extra, prog="quantrtl bench")
+
+
 def cmd_experiment(args, extra) -> int:
     from .experiments.run import EXPERIMENTS, run_experiment
     names = EXPERIMENTS if args.experiment == "all" else [args.experiment]
@@ -197,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("headline", add_help=False,
                        help="INT8 vs DNA-TEQ on MiniLM (options: quantrtl headline --help)")
     p.set_defaults(func=cmd_headline)
+    p = sub.add_parser("bench", add_help=False,
+                       help="measured figures into build/bench (options: quantrtl bench --help)")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("experiment", help="quantization experiments on real models "
                        "(tables and plots into build/reports/experiments)")
@@ -221,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command not in ("verilog", "run", "synth", "headline"):
+    if extra and args.command not in ("verilog", "run", "synth", "headline", "bench"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.func(args, extra)

@@ -4,8 +4,8 @@ Run as ``python -m quantrtl.fuzz [-o build/reports] [--cases N] [--examples N]
 [--sims verilator,icarus] [--seed S]``.  Two parts, each bounded in ``make test`` and large
 here:
 
-1. **Huffman decoder RTL fuzz**: the cocotb test ``quantrtl.tb.tests.test_huffman.fuzz`` on the three
-   parameter sets of ``tests/test_sim_huffman.py`` and each simulator, ``--cases`` random
+1. **Huffman decoder RTL fuzz**: the cocotb test ``quantrtl.tb.tests.test_huffman.fuzz`` on
+   the three parameter sets below on each simulator, ``--cases`` random
    cases each (:mod:`tb.huffman_fuzz`: good packets, corrupt tables, corrupt streams, huge
    and zero counts, garbage beats, table reuse); every case's symbols and error kind must
    equal the reference model's, a restart must recover, the input must never stall with
@@ -24,14 +24,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
+
+from .bench import common
 
 __all__ = ["main"]
 
@@ -47,18 +47,11 @@ def _progress(message):
 
 
 def provenance(seed: int) -> dict:
-    """Where the figures come from: commit, date, host, versions, seed, command."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain"], capture_output=True,
-                                    text=True, check=True).stdout.strip())
-    except (OSError, subprocess.CalledProcessError):
-        commit, dirty = "unknown", None
+    """Where the figures come from (the benches' record: commit, date, host, versions,
+    command, seed) and the Hypothesis version."""
     import hypothesis
-    return {"commit": commit, "dirty": dirty, "date": datetime.now(timezone.utc).isoformat(),
-            "python": platform.python_version(), "host": platform.node(),
-            "hypothesis": hypothesis.__version__, "seed": seed, "command": sys.argv}
+    return {**common.provenance(seed=seed, quick=False, command=" ".join(sys.argv)),
+            "hypothesis": hypothesis.__version__}
 
 
 def fuzz_rtl(sims, cases: int, seed: int) -> list[dict]:
@@ -73,8 +66,8 @@ def fuzz_rtl(sims, cases: int, seed: int) -> list[dict]:
                 out = Path(tmp) / "fuzz.json"
                 t0 = time.perf_counter()
                 try:
-                    simulate("huffman", params, "quantrtl.tb.tests.test_huffman", sim=sim, testcase="fuzz",
-                             seed=run_seed, extra_env={"QUANTRTL_FUZZ_CASES": cases,
+                    simulate("huffman", params, "quantrtl.tb.tests.test_huffman", sim=sim,
+                             testcase="fuzz", seed=run_seed, extra_env={"QUANTRTL_FUZZ_CASES": cases,
                                                        "QUANTRTL_FUZZ_OUT": str(out)})
                     result = json.loads(out.read_text())
                     ok, error = True, None

@@ -11,11 +11,12 @@ per group) against ``pes`` weight rows (one per PE), the same rows on both sides
   bias ``round(bias / (s_x s_w))``; the requantizer's per-channel ``(M0, shift)`` from
   ``s_x s_w / s_y`` (output calibrated asymmetric per tensor), its inputs the layer's real
   accumulators.
-* **DNA-TEQ** at ``n`` bits: :func:`golden.dnateq.search_layer` restricted to ``n`` (one
-  base shared by the layer's weights and activations, ``alpha``/``beta`` per tensor); the
-  block builds its LUT from those parameters.  The output encoder's inputs are the
-  post-processor's results of those dot products, its thresholds those of an ``n``-bit
-  quantizer fitted (:func:`golden.dnateq.search_tensor`) to the layer's float outputs.
+* **DNA-TEQ** at ``n`` bits: :func:`quantrtl.experiments.dnateq_search.search_layer`
+  restricted to ``n`` (one base shared by the layer's weights and activations,
+  ``alpha``/``beta`` per tensor); the block builds its LUT from those parameters.  The output
+  encoder's inputs are the post-processor's results of those dot products, its thresholds
+  those of an ``n``-bit quantizer fitted
+  (:func:`quantrtl.experiments.dnateq_search.search_tensor`) to the layer's float outputs.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from functools import lru_cache
 
 import numpy as np
 
+import quantrtl.experiments.dnateq_search as ds
 from quantrtl.golden import dnateq as g
 from quantrtl.golden.quant import calibrate, quantize
 from quantrtl.golden.requant import quantize_multiplier
@@ -129,7 +131,7 @@ def int8_vectors(layer: Layer, tokens, channels) -> tuple[dict, dict, dict]:
 
 @lru_cache(maxsize=32)
 def _dnateq_params(layer: Layer, n: int):
-    res = g.search_layer(layer.w, layer.x, n_min=n, n_max=n, name=layer.name)
+    res = ds.search_layer(layer.w, layer.x, n_min=n, n_max=n, name=layer.name)
     return res
 
 
@@ -147,7 +149,7 @@ def dnateq_vectors(layer: Layer, n: int, tokens, channels) -> tuple[dict, dict, 
               "alpha_w": np.float64(pw.alpha), "beta_w": np.float64(pw.beta)}
     lut = g.make_lut(px, pw, frac_bits=FRAC_BITS, lut_width=LUT_WIDTH, fold_c3=True)
     r = g.dot_product(cx[:, None, :], cw, lut, n=n, fold_c3=True).reshape(-1)
-    py, _ = g.search_tensor(layer.y, n, px.b)
+    py, _ = ds.search_tensor(layer.y, n, px.b)
     encoder = {"r": r, "thresholds": thresholds(py, frac_bits=FRAC_BITS,
                                                 width=result_width(MAX_LENGTH))}
     facts = {"base": float(px.b), "rmae_w": round(float(res.rmae_w), 4),

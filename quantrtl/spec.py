@@ -22,6 +22,7 @@ __all__ = [
     "check_choice",
     "check_array_range",
     "check_integer_array",
+    "check_operands",
     "check_fields",
     "check_real",
     "check_real_array",
@@ -163,6 +164,23 @@ def check_array_range(name: str, value, lo: int, hi: int) -> np.ndarray:
             f"{name}{where}={int(arr[idx] if arr.ndim else arr)} is out of range: "
             f"allowed {_range_text(lo, hi)}")
     return arr
+
+
+def check_operands(names, a, b, lo: int, hi: int):
+    """Two operand arrays of a dot product: each element in ``[lo, hi]``, broadcast to one
+    shape with at least one axis (the dot-product axis, the last).  ``names`` name them in
+    the errors.  Returns the two broadcast int64 arrays."""
+    na, nb = names
+    a = check_array_range(na, a, lo, hi)
+    b = check_array_range(nb, b, lo, hi)
+    try:
+        a, b = np.broadcast_arrays(a, b)
+    except ValueError:
+        raise ValueError(f"{na} and {nb} must broadcast together, got {a.shape} and "
+                         f"{b.shape}") from None
+    if a.ndim == 0:
+        raise ValueError(f"{na} and {nb} need at least one axis (the dot-product axis)")
+    return a, b
 
 
 def check_real_array(name: str, value) -> np.ndarray:

@@ -66,6 +66,8 @@ def summarise(rtl_dir: Path, sim_dir: Path, reports: Path | None = None) -> str:
     out = ["", "== quantrtl summary ==", "", f"RTL in {rtl_dir}/:"]
     out.append(f"  {'block':<10} {'file':<24} {'lines':>6} {'latency':>8}  parameters")
     for meta in sorted(rtl_dir.glob("quantrtl_*.json")):
+        if meta.name.endswith(".metadata.json"):      # Amaranth's interface metadata
+            continue
         info = json.loads(meta.read_text())
         v = meta.with_suffix(".v")
         lines = len(v.read_text().splitlines()) if v.exists() else 0

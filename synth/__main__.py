@@ -73,7 +73,8 @@ def _progress(progress, k, total, r, start):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m quantrtl.synth", description=__doc__.split("\n")[0],
+    ap = argparse.ArgumentParser(prog="python -m quantrtl.synth",
+                                 description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-o", "--out", type=Path, default=Path("build") / "reports")
     ap.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="work directories")

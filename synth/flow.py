@@ -181,13 +181,14 @@ def _work_dir(design: Design, root: Path, verilog: str) -> Path:
 
 
 def _cached(path: Path, key: str):
+    """The result cached in ``path`` under ``key`` (marked ``cached``), else ``None``."""
     if path.exists():
         try:
             data = json.loads(path.read_text())
         except json.JSONDecodeError:
             return None
-        if data.get("key") == key:
-            return data
+        if data.pop("key", None) == key:
+            return {**data, "cached": True}
     return None
 
 
@@ -205,8 +206,7 @@ def synthesize(design: Design, *, root: Path = DEFAULT_ROOT, fresh: bool = False
     key = _hash(verilog, SCRIPT_VERSION, SYNTH_VERSION, lib_path.stat().st_size, ice40)
     cache = work / "synth.json"
     if not fresh and (hit := _cached(cache, key)) is not None and (work / "netlist.v").exists():
-        hit.pop("key")
-        return {**hit, "work": str(work), "cached": True}
+        return {**hit, "work": str(work)}
     start = time.monotonic()
     stats = run_flows(work, design.top, verilog, lib_path, ice40=ice40)
     t_yosys = time.monotonic() - start
@@ -298,6 +298,22 @@ def _workload(design: Design, n: int, seed: int):
 ENERGY_SIMULATORS = ("native",)    # or a netlist runner: see measure_energy
 
 
+def energy_inputs(design, synth: dict, gating: str, workload, n: int, seed: int):
+    """What an energy run of ``design`` reads: ``(liberty, cell models, work directory,
+    (netlist JSON, netlist Verilog) of the ``gating`` view, mode, payload, info)`` with the
+    workload given (``(vectors, info)``) or the design's own at length ``n`` (mode ``None``:
+    the block has none)."""
+    if gating not in GATINGS:
+        raise ValueError(f"gating={gating!r} is out of range: allowed {list(GATINGS)}")
+    lib_path, cells = osu018()
+    work = Path(synth["work"]).resolve()
+    if workload is not None:
+        mode, (payload, info) = "vectors", workload
+    else:
+        mode, payload, info = _workload(design, n, seed)
+    return lib_path, cells, work, NETLISTS[gating], mode, payload, info
+
+
 def vectors_digest(vectors: dict) -> str:
     """A stable hash of a vector set (array names, dtypes, shapes and bytes)."""
     h = hashlib.sha256()
@@ -317,8 +333,8 @@ def measure_energy(design: Design, synth: dict, *, n: int = 64, seed: int = 1,
 
     ``workload``: ``(vectors, info)`` to measure instead of the block's own synthetic
     workload (its registry entry's ``workload``): a vector set in the format of
-    :mod:`quantrtl.vectors.adapters` and its ``info`` (``ops``, ``op``, ``dot_products``, ``length``,
-    ``skip_beats``, ``data``); the cache is keyed on the vectors' contents.
+    :mod:`quantrtl.vectors.adapters` and its ``info`` (``ops``, ``op``, ``dot_products``,
+    ``length``, ``skip_beats``, ``data``); the cache is keyed on the vectors' contents.
 
     ``gating``: ``"none"`` (the netlist without clock gating) or ``"icg"`` (the clock-gated
     netlist; its result also carries the ``ideal`` bound).  ``simulator``: ``"native"``
@@ -332,25 +348,16 @@ def measure_energy(design: Design, synth: dict, *, n: int = 64, seed: int = 1,
                          f"{list(ENERGY_SIMULATORS)} or a netlist runner "
                          f"(quantrtl.tb.gate_level.icarus_activity)")
     sim_name = simulator if isinstance(simulator, str) else simulator.name
-    if gating not in GATINGS:
-        raise ValueError(f"gating={gating!r} is out of range: allowed {list(GATINGS)}")
-    lib_path, cells = osu018()
-    work = Path(synth["work"]).resolve()
-    json_name, verilog_name = NETLISTS[gating]
-    if workload is not None:
-        payload, info = workload
-        mode, tag = "vectors", f"w{vectors_digest(payload)}"
-    else:
-        mode, payload, info = _workload(design, n, seed)
-        tag = f"n{n}-s{seed}"
+    lib_path, cells, work, (json_name, verilog_name), mode, payload, info = \
+        energy_inputs(design, synth, gating, workload, n, seed)
     if mode is None:
         return None
+    tag = f"w{vectors_digest(payload)}" if workload is not None else f"n{n}-s{seed}"
     key = _hash(FLOW_VERSION, (work / verilog_name).read_text(), mode, n, seed, sim_name,
                 json.dumps(info, sort_keys=True), json.dumps(energy_components(design)), tag)
     cache = work / f"energy-{gating}-{tag}-{sim_name}.json"
     if not fresh and (hit := _cached(cache, key)) is not None:
-        hit.pop("key")
-        return {**hit, "cached": True}
+        return hit
     start = time.monotonic()
     net = _load_netlist(work / json_name, lib_path, design.top)
     if simulator == "native":

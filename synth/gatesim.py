@@ -73,25 +73,17 @@ def _parse_function(text: str):
         k += 1
         return tokens[k - 1] if k <= len(tokens) else None
 
-    def parse_or():
-        node = parse_and()
-        while peek() in ("+", "|"):
-            take()
-            node = ("or", node, parse_and())
-        return node
+    # Binary operators by precedence, loosest first; each level is left-associative.
+    levels = ((("+", "|"), "or"), (("*", "&"), "and"), (("^",), "xor"))
 
-    def parse_and():
-        node = parse_xor()
-        while peek() in ("*", "&"):
+    def parse_or(level=0):
+        if level == len(levels):
+            return parse_not()
+        symbols, op = levels[level]
+        node = parse_or(level + 1)
+        while peek() in symbols:
             take()
-            node = ("and", node, parse_xor())
-        return node
-
-    def parse_xor():
-        node = parse_not()
-        while peek() == "^":
-            take()
-            node = ("xor", node, parse_not())
+            node = (op, node, parse_or(level + 1))
         return node
 
     def parse_not():

@@ -66,11 +66,9 @@ only level-evaluated.
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -407,7 +405,8 @@ def measure_glitch(design, synth: dict, *, n: int = 64, seed: int = 1, gating: s
                    step_ns: float = STEP_NS, inertial: bool = False,
                    fresh: bool = False, workload: tuple | None = None) -> dict | None:
     """The workload of :func:`synth.flow.measure_energy` (its ``workload`` override
-    included; optionally cut to ``max_ops`` operations) on the ``gating`` netlist, simulated zero-delay and with ``delays``
+    included; optionally cut to ``max_ops`` operations) on the ``gating`` netlist,
+    simulated zero-delay and with ``delays``
     (transport delay, or ``inertial``; the same netlist, workload, slews and component
     attribution), both priced with :func:`synth.energy.energy_from_toggles`.
 
@@ -423,27 +422,18 @@ def measure_glitch(design, synth: dict, *, n: int = 64, seed: int = 1, gating: s
 
     from .components import attribute
     from .energy import energy_from_toggles
-    from .flow import (FLOW_VERSION, GATINGS, NETLISTS, SLEWS, _cached, _hash, _load_netlist,
-                       _native_activity, _save, _workload, energy_components)
+    from .flow import (FLOW_VERSION, SLEWS, _cached, _hash, _load_netlist, _native_activity,
+                       _save, energy_components, energy_inputs, vectors_digest)
     from .gatesim import GateLevelSim
-    from .tech import osu018
-    if gating not in GATINGS:
-        raise ValueError(f"gating={gating!r} is out of range: allowed {list(GATINGS)}")
     if delays not in DELAY_MODELS:
         raise ValueError(f"delays={delays!r} is out of range: allowed {list(DELAY_MODELS)}")
-    lib_path, _ = osu018()
-    work = Path(synth["work"]).resolve()
-    json_name, verilog_name = NETLISTS[gating]
-    if workload is not None:
-        mode, (payload, info) = "vectors", workload
-    else:
-        mode, payload, info = _workload(design, n, seed)
+    lib_path, _, work, (json_name, verilog_name), mode, payload, info = \
+        energy_inputs(design, synth, gating, workload, n, seed)
     if mode is None:
         return None
     payload, info = _truncate(mode, payload, info, max_ops)
     components = energy_components(design)
-    digest = hashlib.sha256(repr(sorted((k, np.asarray(v).tobytes()) for k, v in
-                                        payload.items())).encode()).hexdigest()[:16]
+    digest = vectors_digest(payload)
     key = _hash(FLOW_VERSION, GLITCH_VERSION, (work / verilog_name).read_text(), mode, n,
                 seed, max_ops, delays, step_ns if delays == "liberty" else None, inertial,
                 digest,
@@ -453,8 +443,7 @@ def measure_glitch(design, synth: dict, *, n: int = 64, seed: int = 1, gating: s
     tag = f"w{digest}" if workload is not None else f"n{n}-s{seed}"
     cache = work / f"glitch-{gating}-{tag}-{delays}{suffix}.json"
     if not fresh and (hit := _cached(cache, key)) is not None:
-        hit.pop("key")
-        return {**hit, "cached": True}
+        return hit
     t_start = time.monotonic()
     net = _load_netlist(work / json_name, lib_path, design.top)
     slews = {int(k): v for k, v in json.loads((work / SLEWS[gating]).read_text()).items()}

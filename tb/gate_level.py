@@ -1,8 +1,9 @@
 """Run cocotb test modules on a synthesized gate-level netlist in Icarus Verilog.
 
 The netlist written by :mod:`synth.yosys` keeps the block's top-level ports, so the same
-testbenches (``quantrtl.tb.tests.test_mac``, ``quantrtl.tb.tests.test_requant``, ...) run on it unchanged; the standard
-cells come from the library's Verilog models (``osu018_stdcells.v``, simulated without
+testbenches (``quantrtl.tb.tests.test_mac``, ``quantrtl.tb.tests.test_requant``, ...) run
+on it unchanged; the standard cells come from the library's Verilog models
+(``osu018_stdcells.v``, simulated without
 their ``specify`` delays: zero-delay).  Optionally every net of the top scope is dumped to
 a VCD file (for switching-activity energy estimates, :mod:`synth.energy`).
 """
@@ -10,14 +11,11 @@ a VCD file (for switching-activity energy estimates, :mod:`synth.energy`).
 from __future__ import annotations
 
 import json
-import os
-import random
 from pathlib import Path
 
-from cocotb_tools.check_results import get_results
 from cocotb_tools.runner import Icarus
 
-from .runner import TIMESCALE, SimulationError, simulator_status
+from .runner import SimulationError, launch, simulator_status
 
 __all__ = ["simulate_netlist", "IcarusActivity", "icarus_activity"]
 
@@ -71,31 +69,10 @@ def simulate_netlist(netlist: Path, cells: Path, top: str, test_module: str, *,
     env = {**({"QUANTRTL_BLOCK": block} if block else {}),
            "QUANTRTL_PARAMS": json.dumps(params or {}, sort_keys=True),
            **{k: str(v) for k, v in (extra_env or {}).items()}}
-    if seed is None:
-        seed = int(os.environ.get("QUANTRTL_SEED") or random.SystemRandom().getrandbits(32))
-    print(f"[quantrtl] icarus gate-level {top} {json.dumps(params or {}, sort_keys=True)} "
-          f"{test_module}: seed {seed} (reproduce with QUANTRTL_SEED={seed})", flush=True)
-    runner = _IcarusVcd() if vcd is not None else Icarus()
-    results = build_dir / f"results-{test_module.rsplit('.', 1)[-1]}.xml"
-    results.unlink(missing_ok=True)
-    try:
-        runner.build(sources=sources, hdl_toplevel=top, build_dir=build_dir,
-                     build_args=build_args, timescale=TIMESCALE, verbose=verbose,
-                     log_file=build_dir / "build.log", always=True)
-        runner.test(test_module=test_module, hdl_toplevel=top, build_dir=build_dir,
-                    test_dir=build_dir, testcase=testcase, seed=seed, extra_env=env,
-                    results_xml=str(results), timescale=TIMESCALE, verbose=verbose)
-    except SystemExit as exc:
-        raise SimulationError(f"gate-level simulation of {top} failed (exit {exc.code}); "
-                              f"see {build_dir}") from None
-    except Exception as exc:
-        raise SimulationError(f"gate-level build or run of {top} failed: {exc}; see "
-                              f"{build_dir / 'build.log'}") from exc
-    tests, failed = get_results(results)
-    if tests == 0 or failed:
-        raise SimulationError(f"{failed} of {tests} cocotb tests failed on the gate-level "
-                              f"netlist of {top}; results in {results}")
-    return results
+    return launch(_IcarusVcd() if vcd is not None else Icarus(), sources=sources, top=top,
+                  build_dir=build_dir, test_module=test_module, env=env, seed=seed,
+                  testcase=testcase, build_args=build_args, always=True, verbose=verbose,
+                  what=f"icarus gate-level {top} {json.dumps(params or {}, sort_keys=True)}")
 
 
 class IcarusActivity:

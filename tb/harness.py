@@ -15,7 +15,7 @@ __all__ = ["run_beats", "run_vectors", "run_packets", "read_status"]
 def read_status(adapter, dut) -> dict:
     """The result fields an adapter derives from status ports at the end of a run (e.g.
     the Huffman decoder's ``error`` and ``error_kind``); empty for most blocks."""
-    ports = getattr(adapter, "status_ports", ())
+    ports = adapter.status_ports
     if not ports:
         return {}
     return adapter.status({p: int(getattr(dut, p).value) for p in ports})
@@ -31,8 +31,9 @@ async def run_beats(env, streams, *, expected, decode=int, flatten=False, timeou
     ``decode`` unpacks an output word (a list of items per beat with ``flatten``);
     ``expected_status`` (``{port: value}``) is compared with those ports after the run
     (e.g. the Huffman decoder's ``error_kind``); ``expected=None`` checks nothing but the
-    protocol (and waits for ``count`` transfers).  Fails on a mismatch, a missing or an extra transfer (the output is watched
-    for ``drain_cycles`` after the last expected one), a stream protocol violation, or
+    protocol (and waits for ``count`` transfers).  Fails on a mismatch, a missing or an
+    extra transfer (the output is watched for ``drain_cycles`` after the last expected one),
+    a stream protocol violation, or
     more than ``timeout`` cycles -- never hangs.  Returns the sink (``received``,
     ``transfer_cycles``)."""
     dut = env.dut
@@ -84,7 +85,7 @@ async def run_vectors(env, vectors, *, valid_probability=1.0, ready_probability=
         ready_probability=ready_probability,
         drain_cycles=drain_cycles if drain_cycles is not None else slack, name=adapter.output,
         context=lambda k: {n: v[k] for n, v in vectors.items() if getattr(v, "ndim", 0)})
-    if check and getattr(adapter, "status_ports", ()):
+    if check and adapter.status_ports:
         status, want = read_status(adapter, dut), adapter.golden_status(vectors)
         if status != want:
             raise AssertionError(f"{env.block.name} status {status}, golden {want}")

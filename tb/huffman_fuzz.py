@@ -2,7 +2,8 @@
 
 :func:`fuzz_case` draws one case of a named family -- a good packet, a corrupt table, a
 corrupt stream, a huge or zero count, garbage beats -- as ``(kind, index, data, last)``
-tuples; the expected outcome of any case is :class:`quantrtl.vectors.huffman_model.ReferenceDecoder`'s.
+tuples; the expected outcome of any case is
+:class:`quantrtl.vectors.huffman_model.ReferenceDecoder`'s.
 The same cases drive the in-process fuzz (``tests/test_huffman_rtl.py``) and the cocotb
 fuzz on Verilator and Icarus (``tb/tests/test_huffman.py::fuzz``, ``make fuzz``).
 """

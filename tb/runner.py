@@ -13,7 +13,6 @@ import json
 import os
 import random
 import shutil
-import sys
 import sysconfig
 from pathlib import Path
 from typing import NamedTuple
@@ -23,8 +22,8 @@ from cocotb_tools.runner import get_runner
 
 from quantrtl.blocks import get_block
 
-__all__ = ["SIMULATORS", "SimulationError", "simulator_status", "simulate", "build_dir_for",
-           "run_block", "RunResult"]
+__all__ = ["SIMULATORS", "SimulationError", "simulator_status", "simulate", "launch",
+           "build_dir_for", "run_block", "RunResult"]
 
 SIMULATORS = ("verilator", "icarus")
 TIMESCALE = ("1ns", "1ps")
@@ -117,41 +116,55 @@ def simulate(block_name: str, params: dict | None, test_module: str, *,
         makeflags = os.environ.get("MAKEFLAGS", "")
         if "CFG_CXXFLAGS_PCH_I" not in makeflags:
             os.environ["MAKEFLAGS"] = f"{makeflags} {VERILATOR_MAKEFLAGS}".strip()
-    runner = get_runner(sim)
     build_args = ["-Wno-fatal"] if sim == "verilator" else []
     env = {
         "QUANTRTL_BLOCK": block.name,
         "QUANTRTL_PARAMS": json.dumps(params, sort_keys=True),
         **{k: str(v) for k, v in (extra_env or {}).items()},
     }
+    return launch(get_runner(sim), sources=[source], top=block.top, build_dir=build_dir,
+                  test_module=test_module, env=env, seed=seed, testcase=testcase,
+                  waves=waves, build_args=build_args, verbose=verbose,
+                  what=f"{sim} {block.name} {json.dumps(params, sort_keys=True)}")
+
+
+def launch(runner, *, sources, top: str, build_dir: Path, test_module: str, env: dict,
+           seed: int | None, what: str, testcase: str | None = None, waves: bool = False,
+           build_args=(), always: bool = False, verbose: bool = False) -> Path:
+    """Build ``sources`` with the cocotb ``runner`` and run ``test_module`` on ``top``: the
+    one simulator launch of RTL and netlist runs alike.  The seed (``QUANTRTL_SEED`` or a
+    fresh one) is printed so the run can be reproduced; one run per build directory at a
+    time.  Returns the results XML; raises :class:`SimulationError` when the build fails,
+    the simulator crashes, or any test fails."""
     if seed is None:
         seed = int(os.environ.get("QUANTRTL_SEED") or random.SystemRandom().getrandbits(32))
-    print(f"[quantrtl] {sim} {block.name} {json.dumps(params, sort_keys=True)} {test_module}: "
-          f"seed {seed} (reproduce with QUANTRTL_SEED={seed})", flush=True)
+    print(f"[quantrtl] {what} {test_module}: seed {seed} (reproduce with "
+          f"QUANTRTL_SEED={seed})", flush=True)
     results = build_dir / f"results-{test_module.rsplit('.', 1)[-1]}.xml"
     lock = open(build_dir / ".lock", "w")
     fcntl.flock(lock, fcntl.LOCK_EX)  # one simulation per build directory at a time
     try:
-        runner.build(sources=[source], hdl_toplevel=block.top, build_dir=build_dir,
-                     build_args=build_args, timescale=TIMESCALE, waves=waves,
-                     verbose=verbose, log_file=build_dir / "build.log")
-        runner.test(test_module=test_module, hdl_toplevel=block.top, build_dir=build_dir,
+        results.unlink(missing_ok=True)
+        runner.build(sources=list(sources), hdl_toplevel=top, build_dir=build_dir,
+                     build_args=list(build_args), timescale=TIMESCALE, waves=waves,
+                     verbose=verbose, log_file=build_dir / "build.log", always=always)
+        runner.test(test_module=test_module, hdl_toplevel=top, build_dir=build_dir,
                     test_dir=build_dir, testcase=testcase, seed=seed, waves=waves,
                     extra_env=env, results_xml=str(results), timescale=TIMESCALE,
                     verbose=verbose)
     except SystemExit as exc:  # cocotb_tools exits on simulator failure
-        raise SimulationError(f"{sim} simulation of {block.name} {params} failed "
-                              f"(exit {exc.code}); see {build_dir}") from None
+        raise SimulationError(f"{what}: simulation failed (exit {exc.code}); see "
+                              f"{build_dir}") from None
     except Exception as exc:
-        raise SimulationError(f"{sim} build or run of {block.name} {params} failed: {exc}; "
-                              f"see {build_dir / 'build.log'}") from exc
+        raise SimulationError(f"{what}: build or run failed: {exc}; see "
+                              f"{build_dir / 'build.log'}") from exc
     finally:
         fcntl.flock(lock, fcntl.LOCK_UN)
         lock.close()
     tests, failed = get_results(results)
     if tests == 0 or failed:
-        raise SimulationError(f"{failed} of {tests} cocotb tests failed on {sim} for "
-                              f"{block.name} {params}; log above, results in {results}")
+        raise SimulationError(f"{what}: {failed} of {tests} cocotb tests failed; log above, "
+                              f"results in {results}")
     return results
 
 
@@ -185,8 +198,8 @@ def run_block(block_name: str, params: dict | None, vectors: dict, *, sim: str =
     with tempfile.TemporaryDirectory() as tmp:
         source, raw = Path(tmp) / "vectors.npz", Path(tmp) / "rtl.npz"
         np.savez(source, **vectors)
-        simulate(block.name, params, "quantrtl.tb.tests.run_vectors", sim=sim, seed=seed, waves=waves,
-                 build_root=build_root, extra_env={
+        simulate(block.name, params, "quantrtl.tb.tests.run_vectors", sim=sim, seed=seed,
+                 waves=waves, build_root=build_root, extra_env={
                      "QUANTRTL_VECTORS": str(source),
                      "QUANTRTL_OUTPUT": str(raw),
                      "QUANTRTL_VALID_PROBABILITY": valid_probability,
@@ -196,6 +209,6 @@ def run_block(block_name: str, params: dict | None, vectors: dict, *, sim: str =
             rtl = npz[adapter.output]
             if rtl.size == np.size(expected):       # e.g. [D, P] results of an array
                 rtl = rtl.reshape(np.shape(expected))
-            status = {name: npz[name][()] for name in getattr(adapter, "status_ports", ())}
+            status = {name: npz[name][()] for name in adapter.status_ports}
             golden_status = adapter.golden_status(vectors) if status else {}
             return RunResult(rtl, expected, int(npz["cycles"]), status, golden_status)

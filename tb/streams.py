@@ -1,4 +1,6 @@
-"""Stream sources, sinks, passive monitors and a scoreboard for Amaranth ``valid``/``ready`` streams.
+"""Stream sources, sinks, passive monitors and a scoreboard for Amaranth ``valid``/``ready``
+streams (named by role, as in cocotbext-axi: a source drives ``valid``, a sink drives
+``ready``, a monitor drives nothing).
 
 A stream named ``i`` of a quantrtl block appears in its Verilog as ``i__payload``,
 ``i__valid`` and ``i__ready``.  Payloads are packed and unpacked with :class:`PayloadCodec`,

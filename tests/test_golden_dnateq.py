@@ -1,10 +1,12 @@
-"""Unit tests of the DNA-TEQ golden model (golden/dnateq.py)."""
+"""Unit tests of the DNA-TEQ golden model (golden/dnateq.py); the search, the error
+studies and the distribution fit are in test_dnateq_search.py."""
 
 import itertools
 
 import numpy as np
 import pytest
 
+import quantrtl.experiments.dnateq_search as ds
 from quantrtl.golden import dnateq as g
 
 
@@ -49,8 +51,6 @@ def test_ties_go_to_the_smaller_magnitude_and_log_rounding_differs():
     x = ((v[2] + v[3]) / 2 + p.alpha * p.b ** 2.5 + p.beta) / 2
     assert g.quantize(x, p, rounding="linear") == 2
     assert g.quantize(x, p, rounding="log") == 3
-    cost = g.rounding_cost(np.random.default_rng(0).laplace(0, 0.05, 10000), p)
-    assert cost["linear"] < cost["log"]
 
 
 def test_widen_codes_keeps_values():
@@ -92,8 +92,8 @@ def test_dot_product_identity(n, frac_bits):
     k = 300
     xf = np.maximum(rng.standard_normal((20, k)), 0) * 3
     wf = rng.laplace(0, 0.05, size=(20, k))
-    pw, _ = g.search_tensor(wf, n, 1.2)
-    px0, _ = g.search_tensor(xf, n, 1.2)
+    pw, _ = ds.search_tensor(wf, n, 1.2)
+    px0, _ = ds.search_tensor(xf, n, 1.2)
     px = g.ExpParams(pw.b, px0.alpha, px0.beta, n)
     cx, cw = g.quantize(xf, px), g.quantize(wf, pw)
     ref = np.sum(g.dequantize(cx, px) * g.dequantize(cw, pw), axis=-1)
@@ -136,60 +136,6 @@ def test_dot_product_matches_counters_and_checks_lut():
         g.dot_product(np.full((1, 2), 32), cw[:1, :2], lut, n=5)
 
 
-def test_dot_errors_against_float_and_int8():
-    rng = np.random.default_rng(5)
-    x = np.maximum(rng.standard_normal((16, 256)), 0)
-    w = rng.laplace(0, 0.05, size=(16, 256))
-    res = g.search_layer(w, x, thr_w=0.05, thr_act=0.05)
-    e = g.dot_errors(x, w, res.acts, res.weights, frac_bits=16)
-    assert e["err_fixed_vs_dequant"] <= 2.0 ** -17 * 4 * 256
-    assert 0 < e["err_int8_vs_float"] < 0.05
-    assert 0 < e["err_exp_vs_float"] < 0.2
-
-
-def test_search_small_tensors_meets_thresholds_and_prefers_fewer_bits():
-    rng = np.random.default_rng(1)
-    w = rng.laplace(0, 0.05, size=(64, 64))
-    x = np.maximum(rng.standard_normal((32, 64)), 0)
-    loose = g.search_layer(w, x, thr_w=0.35, thr_act=0.35)
-    tight = g.search_layer(w, x, thr_w=0.06, thr_act=0.06)
-    for r, thr in ((loose, 0.35), (tight, 0.06)):
-        assert r.met and r.rmae_w <= thr and r.rmae_act <= thr
-        assert r.weights.b == r.acts.b  # the base is shared
-        # the reported RMAE is the real one
-        assert r.rmae_w == pytest.approx(
-            g.rmae(w, g.dequantize(g.quantize(w, r.weights), r.weights)))
-        # and every smaller n that was tried failed a threshold
-        for n, rw, rx in r.tried[:-1]:
-            assert rw > thr or rx > thr
-    assert loose.n < tight.n
-    # an impossible threshold ends at n_max, flagged
-    r = g.search_layer(w, x, thr_w=1e-6, thr_act=1e-6, n_max=4)
-    assert r.n == 4 and not r.met
-    model = g.search_model([("a", w, x), ("b", w[:8], x)], thr_w=0.35, thr_act=0.35)
-    assert model["compression"] == pytest.approx(1 - model["avg_bits"] / 8)
-
-
-def test_search_beats_a_naive_choice():
-    rng = np.random.default_rng(2)
-    w = rng.laplace(0, 0.05, size=4096)
-    naive = g.ExpParams(1.5, np.abs(w).max() / 1.5 ** 7, 0.0, 4)
-    naive_err = g.rmae(w, g.dequantize(g.quantize(w, naive), naive))
-    p, err = g.search_tensor(w, 4, 1.5)
-    assert err <= naive_err and g.levels(p)[-1] == pytest.approx(np.abs(w).max())
-    p, clipped = g.search_tensor(w, 4, 1.5, clip=True)
-    assert clipped < err and g.levels(p)[-1] < np.abs(w).max()
-
-
-def test_distribution_fit_prefers_exponential_for_exponential_data():
-    rng = np.random.default_rng(0)
-    rss = g.distribution_fit(rng.exponential(1.0, 20000))
-    assert min(rss, key=rss.get) in ("expon", "gamma")
-    assert rss["expon"] < rss["uniform"] and rss["expon"] < rss["norm"]
-    rss_u = g.distribution_fit(rng.uniform(0.1, 1.0, 20000))
-    assert rss_u["uniform"] < rss_u["expon"]
-
-
 @pytest.mark.parametrize("call,match", [
     (lambda: g.ExpParams(1.0, 1.0, 0.0, 4), r"b=1.0 is out of range: allowed \(1.0"),
     (lambda: g.ExpParams(2.0, 0.0, 0.0, 4), r"alpha=0.0 is out of range"),
@@ -201,15 +147,10 @@ def test_distribution_fit_prefers_exponential_for_exponential_data():
     (lambda: g.dequantize([16], _params(4)), r"codes\[0\]=16 is out of range: allowed \[0, 15\]"),
     (lambda: g.widen_codes([1], 5, 4), r"bits=5 is out of range: allowed \[3, 4\]"),
     (lambda: g.counters(np.zeros((2, 3), int), np.zeros((2, 4), int), 4), r"broadcast"),
-    (lambda: g.search_layer(np.ones(4), np.ones(4), thr_w=0), r"thr_w=0 is out of range"),
-    (lambda: g.search_layer(np.ones(4), np.ones(4), n_min=5, n_max=4),
-     r"n_max=4 is out of range: allowed \[5, 7\]"),
-    (lambda: g.search_tensor([], 4, 1.5), r"non-empty"),
     (lambda: g.lut_coefficients(_params(4), _params(5)), r"px.n=4 and pw.n=5 differ"),
     (lambda: g.lut_coefficients(_params(4, b=1.3), _params(4)), r"base is shared"),
     (lambda: g.make_lut(_params(4), _params(4), frac_bits=49, lut_width=24),
      r"frac_bits=49 is out of range"),
-    (lambda: g.distribution_fit(np.zeros(100)), r"non-zero values"),
 ])
 def test_parameter_errors(call, match):
     with pytest.raises(ValueError, match=match):

@@ -7,6 +7,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
+import quantrtl.experiments.dnateq_search as ds
 from quantrtl.golden import dnateq as dnateq
 from quantrtl.golden import dqa as dqa
 from quantrtl.golden import fc as fc
@@ -22,8 +23,8 @@ QUANTIZERS = {
     "quant.quantize": lambda x: quant.quantize(x, QP),
     "quant.calibrate": lambda x: quant.calibrate(x, symmetric=False),
     "dnateq.quantize": lambda x: dnateq.quantize(x, EXP),
-    "dnateq.search_tensor": lambda x: dnateq.search_tensor(x, 4, 1.5),
-    "dnateq.rounding_cost": lambda x: dnateq.rounding_cost(x, EXP),
+    "dnateq_search.search_tensor": lambda x: ds.search_tensor(x, 4, 1.5),
+    "dnateq_search.rounding_cost": lambda x: ds.rounding_cost(x, EXP),
     "dqa.quantize": lambda x: dqa.quantize(np.reshape(x, (1, -1)), 1.0, [0], 4, 3),
     "dqa.calibrate_scale": lambda x: dqa.calibrate_scale(np.reshape(x, (1, -1)), 4),
     "requant.quantize_multiplier": requant.quantize_multiplier,

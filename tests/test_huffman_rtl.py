@@ -1,5 +1,6 @@
 """In-process Amaranth simulations of the Huffman decoder (:mod:`hw.huffman`) against the
-beat-level reference model (:mod:`quantrtl.vectors.huffman_model`): table consistency, arithmetic that
+beat-level reference model (:mod:`quantrtl.vectors.huffman_model`): table consistency,
+arithmetic that
 could wrap, the fuzz families -- fast, no HDL simulator (cocotb runs the whole block on
 Verilator and Icarus in tests/test_sim_huffman.py)."""
 

@@ -20,7 +20,9 @@ FOLDERS = {"quantrtl": "quantrtl", "quantrtl.hw": "hw", "quantrtl.golden": "gold
 # adapter and workload, and the testbenches and the synthesis flow both ask it.
 FLOORS = [
     ("spec", ("quantrtl.spec",)),
-    ("golden", ("quantrtl.golden",)),
+    ("golden", ("quantrtl.golden",
+                # research numerics beside the experiments; imports spec and golden only
+                "quantrtl.experiments.dnateq_search")),
     ("hw", ("quantrtl.hw",)),
     ("vectors", ("quantrtl.vectors", "quantrtl.blocks")),
     ("tb", ("quantrtl.tb",)),

@@ -10,7 +10,6 @@ failure prints its ``@reproduce_failure`` blob).
 """
 
 import itertools
-import heapq
 import math
 import os
 import re
@@ -20,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from reference import huffman_cost
 from quantrtl.golden import dnateq, dqa, huffman, mac, quant, requant, scalar
 from quantrtl.blocks import BLOCKS
 from quantrtl.spec import check_array_range, check_real_array
@@ -135,19 +135,6 @@ def test_mac_dot_product_matches_python_integers(width, data):
 
 # ---- Huffman ----
 
-def _huffman_cost(hist):
-    """Optimal unlimited-length cost ``sum(hist * length)`` (textbook Huffman, heapq)."""
-    heap = [w for w in hist if w > 0]
-    if len(heap) == 1:
-        return heap[0]
-    heapq.heapify(heap)
-    cost = 0
-    while len(heap) > 1:
-        a, b = heapq.heappop(heap), heapq.heappop(heap)
-        cost += a + b
-        heapq.heappush(heap, a + b)
-    return cost
-
 
 HISTS = st.lists(st.integers(0, 1000), min_size=1, max_size=32).filter(lambda h: any(h))
 
@@ -164,7 +151,7 @@ def test_code_lengths_are_optimal_and_prefix_free(hist, max_length):
     assert lengths.max() <= max_length
     assert all((l > 0) == (h > 0) for l, h in zip(lengths, hist))
     cost = int(np.dot(hist, lengths))
-    best = _huffman_cost(hist)
+    best = huffman_cost(hist)
     assert cost >= best
     unlimited = huffman.code_lengths(np.array(hist), 32) if used > 1 else lengths
     if unlimited.max() <= max_length:

@@ -219,8 +219,8 @@ def test_native_simulator_catches_a_broken_netlist(tech, synthesized, tmp_path):
 
 
 def test_cli_runs_a_config_end_to_end(tech, tmp_path):
-    """``python -m quantrtl.synth --config`` on small designs: every design synthesized both ways and
-    measured under the three gating models, the sanity rows, tables and plots written;
+    """``python -m quantrtl.synth --config`` on small designs: every design synthesized both
+    ways and measured under the three gating models, the sanity rows, tables and plots written;
     bad options exit 2."""
     _require_icarus()
     from quantrtl.synth.__main__ import main

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+import quantrtl.experiments.dnateq_search as ds
 from quantrtl.golden import dnateq as dt
 from quantrtl.golden import dqa
 from quantrtl.golden import huffman
@@ -82,7 +83,7 @@ def experiment_fit(workload, out: Path, layers=None) -> str:
     rows = []
     for name in layers or workload.layers():
         for kind, tensor in (("weights", workload.model.weight(name)), ("activations", acts[name])):
-            rss = dt.distribution_fit(tensor)
+            rss = ds.distribution_fit(tensor)
             best = min(rss, key=rss.get)
             rows.append({"layer": name, "tensor": kind, "best": best,
                          **{f"rss_{d}": float(v) for d, v in rss.items()}})
@@ -121,7 +122,7 @@ def experiment_dnateq(workload, out: Path, thresholds=(0.05, 0.10, 0.15, 0.20, 0
     per_layer = None
     for thr in thresholds:
         t0 = time.perf_counter()
-        res = dt.search_model(((n, workload.model.weight(n), acts[n]) for n in names),
+        res = ds.search_model(((n, workload.model.weight(n), acts[n]) for n in names),
                               thr_w=thr, thr_act=thr)
         seconds = time.perf_counter() - t0
         metric = workload.metric(_dnateq_transform(res["layers"]))

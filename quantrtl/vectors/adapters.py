@@ -21,27 +21,14 @@ import numpy as np
 from quantrtl.golden._ints import signed_range
 from quantrtl.golden.mac import dot_product
 from quantrtl.golden.requant import requantize
-from quantrtl.spec import check_array_range, check_fields, check_integer_array
+from quantrtl.spec import check_array_range, check_integer_array
+from .base import Adapter
 from .codec import PayloadCodec
 
 __all__ = ["MacAdapter", "RequantAdapter", "input_streams", "output_decoder"]
 
 
-def _check_fields(block, vectors, required, optional):
-    check_fields(f"{block} vectors", vectors, required, optional)
-
-
-def _scalar(vectors, name, default, lo, hi):
-    if name not in vectors:
-        return default
-    value = check_array_range(name, vectors[name], lo, hi)
-    if value.size != 1:
-        raise ValueError(f"{name} must be a scalar (it drives a configuration port), "
-                         f"got shape {value.shape}")
-    return int(value.reshape(()))
-
-
-class MacAdapter:
+class MacAdapter(Adapter):
     """``mac`` vectors to beats and golden results.
 
     ``pes == 1``: ``a``, ``w`` ``[D, K]``, ``bias`` ``[D]`` (or a scalar); output ``acc``
@@ -52,13 +39,10 @@ class MacAdapter:
     is ``D * P``.  ``length`` ``[D]`` and ``input_offset`` (scalar) as for ``pes == 1``.
     """
 
+    block = "mac"
     output = "acc"
     required = ("a", "w")
     optional = ("length", "bias", "input_offset")
-
-    def __init__(self, component):
-        self.c = component
-        self.codec = PayloadCodec(component.input_layout)
 
     def _weights(self, a, w):
         """``w`` as ``[D, K]`` (``pes == 1``) or ``[D, P, K]``."""
@@ -86,7 +70,7 @@ class MacAdapter:
                              f"{list(bias.shape)}") from None
 
     def _rows(self, vectors):
-        _check_fields("mac", vectors, self.required, self.optional)
+        self.check_fields(vectors)
         c = self.c
         lo, hi = signed_range(c.width)
         a = check_array_range("a", vectors["a"], lo, hi)
@@ -113,7 +97,7 @@ class MacAdapter:
     def config(self, vectors) -> dict:
         if not self.c.offset:
             return {}
-        return {"input_offset": _scalar(vectors, "input_offset", 0,
+        return {"input_offset": self.port_value(vectors, "input_offset", 0,
                                         *signed_range(self.c.width + 1))}
 
     def _field_names(self):
@@ -173,17 +157,14 @@ class MacAdapter:
         return self._rows(vectors)[0].shape[0] * self.c.pes
 
 
-class RequantAdapter:
+class RequantAdapter(Adapter):
+    block = "requant"
     output = "y"
     required = ("acc", "multiplier", "shift")
     optional = ("zero_point", "qmin", "qmax")
 
-    def __init__(self, component):
-        self.c = component
-        self.codec = PayloadCodec(component.input_layout)
-
     def _columns(self, vectors):
-        _check_fields("requant", vectors, self.required, self.optional)
+        self.check_fields(vectors)
         acc = check_integer_array("acc", vectors["acc"])
         if acc.ndim != 1:
             raise ValueError(f"acc must be one-dimensional [N], got shape {acc.shape}")
@@ -193,11 +174,11 @@ class RequantAdapter:
         return acc, multiplier, shift
 
     def config(self, vectors) -> dict:
-        _check_fields("requant", vectors, self.required, self.optional)
+        self.check_fields(vectors)
         lo, hi = signed_range(self.c.out_width)
-        config = {"zero_point": _scalar(vectors, "zero_point", 0, lo, hi),
-                  "qmin": _scalar(vectors, "qmin", lo, lo, hi),
-                  "qmax": _scalar(vectors, "qmax", hi, lo, hi)}
+        config = {"zero_point": self.port_value(vectors, "zero_point", 0, lo, hi),
+                  "qmin": self.port_value(vectors, "qmin", lo, lo, hi),
+                  "qmax": self.port_value(vectors, "qmax", hi, lo, hi)}
         if config["qmin"] > config["qmax"]:
             raise ValueError(f"qmin={config['qmin']} is out of range: allowed "
                              f"[{lo}, qmax={config['qmax']}]")

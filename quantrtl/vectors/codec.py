@@ -3,36 +3,11 @@ from the block's own Amaranth layout (one source of truth for every offset)."""
 
 from __future__ import annotations
 
-from amaranth.hdl import Shape
 from amaranth.lib import data
 
+from quantrtl.hw.component import layout_fields, shape_info
+
 __all__ = ["PayloadCodec", "layout_fields", "shape_info"]
-
-
-def shape_info(shape) -> dict:
-    """``{"width", "fields"}`` of a layout, ``{"width", "signed"}`` of a plain shape."""
-    if isinstance(shape, data.Layout):
-        return {"width": shape.size, "fields": layout_fields(shape)}
-    shape = Shape.cast(shape)
-    return {"width": shape.width, "signed": shape.signed}
-
-
-def layout_fields(layout, prefix: str = "", offset: int = 0) -> dict:
-    """Flatten a struct/array layout into ``{"a[0]": {"offset", "width", "signed"}, ...}``."""
-    fields = {}
-    if isinstance(layout, data.StructLayout):
-        items = ((name, field) for name, field in layout)
-        sep = "."
-    elif isinstance(layout, data.ArrayLayout):
-        items = ((f"[{k}]", layout[k]) for k in range(layout.length))
-        sep = ""
-    else:
-        shape = Shape.cast(layout)
-        return {prefix: {"offset": offset, "width": shape.width, "signed": shape.signed}}
-    for name, field in items:
-        key = f"{prefix}{sep if prefix else ''}{name}" if sep else f"{prefix}{name}"
-        fields.update(layout_fields(field.shape, key, offset + field.offset))
-    return fields
 
 
 class PayloadCodec:

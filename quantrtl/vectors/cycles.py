@@ -15,7 +15,8 @@ def deadline(adapter, component, vectors, streams, count, valid_probability,
     output transfers by the backpressure, plus the latency; four times that and a margin.
     Any valid vector set finishes well within it, a hang is still caught."""
     beats = max(len(w) for w in streams.values())
-    model = adapter.cycles(vectors) if hasattr(adapter, "cycles") else beats
+    model = adapter.cycles(vectors)
+    model = beats if model is None else model
     latency = component.latency or 4
     expected = (beats / valid_probability + count / ready_probability + model + latency)
     return int(4 * expected) + 1000

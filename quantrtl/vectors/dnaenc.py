@@ -24,36 +24,23 @@ import numpy as np
 
 from quantrtl.golden import dnateq as g
 from quantrtl.golden import dnateq_encode as enc
-from quantrtl.spec import check_array_range, check_fields
-from .codec import PayloadCodec
+from quantrtl.spec import check_array_range
+from .base import Adapter
 
 __all__ = ["DnaTeqEncoderAdapter"]
 
 _PARAM_FIELDS = ("b", "alpha", "beta", "frac_bits")
 
 
-class DnaTeqEncoderAdapter:
+class DnaTeqEncoderAdapter(Adapter):
+    block = "dnaenc"
     output = "codes"
     required = ("r",)
     optional = ("thresholds",) + _PARAM_FIELDS
 
-    def __init__(self, component):
-        self.c = component
-        self.codec = PayloadCodec(component.input_layout)
-
-    def _check_fields(self, vectors):
-        check_fields("dnaenc vectors", vectors, self.required, self.optional)
-
-    @staticmethod
-    def _scalar(vectors, name):
-        value = np.asarray(vectors[name])
-        if value.size != 1:
-            raise ValueError(f"{name} must be a scalar, got shape {value.shape}")
-        return value.reshape(())[()]
-
     def thresholds(self, vectors) -> np.ndarray:
         """The table of the vector set: given, or computed from the layer's parameters."""
-        self._check_fields(vectors)
+        self.check_fields(vectors)
         c = self.c
         if "thresholds" in vectors:
             given = [f for f in _PARAM_FIELDS if f in vectors]
@@ -66,14 +53,14 @@ class DnaTeqEncoderAdapter:
         if missing:
             raise ValueError(f"dnaenc vectors: missing field {missing[0]!r}: give thresholds "
                              f"or all of {list(_PARAM_FIELDS)}")
-        frac_bits = int(self._scalar({"frac_bits": check_array_range(
+        frac_bits = int(self.scalar({"frac_bits": check_array_range(
             "frac_bits", vectors["frac_bits"], 0, enc.FRAC_BITS_MAX)}, "frac_bits"))
-        v = {f: float(self._scalar(vectors, f)) for f in ("b", "alpha", "beta")}
+        v = {f: float(self.scalar(vectors, f)) for f in ("b", "alpha", "beta")}
         p = g.ExpParams(v["b"], v["alpha"], v["beta"], c.n)
         return enc.thresholds(p, frac_bits=frac_bits, width=c.width)
 
     def _results(self, vectors) -> np.ndarray:
-        self._check_fields(vectors)
+        self.check_fields(vectors)
         w = self.c.width
         r = check_array_range("r", vectors["r"], -(1 << (w - 1)), (1 << (w - 1)) - 1)
         if r.ndim != 1:

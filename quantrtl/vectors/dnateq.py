@@ -31,31 +31,19 @@ from __future__ import annotations
 import numpy as np
 
 from quantrtl.golden import dnateq as g
-from quantrtl.spec import check_array_range, check_fields, check_int
-from .codec import PayloadCodec
+from quantrtl.spec import check_array_range, check_int
+from .base import Adapter
 
 __all__ = ["DnaTeqAdapter"]
 
 _PARAM_FIELDS = ("b", "alpha_x", "beta_x", "alpha_w", "beta_w")
 
 
-class DnaTeqAdapter:
+class DnaTeqAdapter(Adapter):
+    block = "dnateq"
     output = "r"
     required = ("x", "w")
     optional = ("length", "bits", "lut") + _PARAM_FIELDS
-
-    def __init__(self, component):
-        self.c = component
-        self.codec = PayloadCodec(component.input_layout)
-
-    def _check_fields(self, vectors):
-        check_fields("dnateq vectors", vectors, self.required, self.optional)
-
-    def _scalar(self, vectors, name):
-        value = np.asarray(vectors[name])
-        if value.size != 1:
-            raise ValueError(f"{name} must be a scalar, got shape {value.shape}")
-        return value.reshape(())[()]
 
     def lut(self, vectors) -> np.ndarray:
         c = self.c
@@ -74,7 +62,7 @@ class DnaTeqAdapter:
         if missing:
             raise ValueError(f"dnateq vectors: missing field {missing[0]!r}: give lut or all "
                              f"of {list(_PARAM_FIELDS)}")
-        v = {f: float(self._scalar(vectors, f)) for f in _PARAM_FIELDS}
+        v = {f: float(self.scalar(vectors, f)) for f in _PARAM_FIELDS}
         px = g.ExpParams(v["b"], v["alpha_x"], v["beta_x"], c.n)
         pw = g.ExpParams(v["b"], v["alpha_w"], v["beta_w"], c.n)
         return g.make_lut(px, pw, frac_bits=c.frac_bits, lut_width=c.lut_width, bits=bits,
@@ -89,7 +77,7 @@ class DnaTeqAdapter:
     def _rows(self, vectors):
         """Codes widened to ``n`` bits, zero codes past each row's length, ``w`` as
         ``[D, P, K]``; and lengths."""
-        self._check_fields(vectors)
+        self.check_fields(vectors)
         c = self.c
         bits = self.bits(vectors)
         x = check_array_range("x", vectors["x"], 0, (1 << bits) - 1)

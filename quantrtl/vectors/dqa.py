@@ -22,23 +22,20 @@ import numpy as np
 
 from quantrtl.golden._ints import signed_range
 from quantrtl.golden.dqa import error_stream, join
-from quantrtl.spec import check_array_range, check_fields
-from .codec import PayloadCodec
+from quantrtl.spec import check_array_range
+from .base import Adapter
 
 __all__ = ["DqaAdapter"]
 
 
-class DqaAdapter:
+class DqaAdapter(Adapter):
+    block = "dqa"
     output = "y"
     required = ("q", "err", "important")
     optional = ()
 
-    def __init__(self, component):
-        self.c = component
-        self.codec = PayloadCodec(component.input_layout)
-
     def _fields(self, vectors):
-        check_fields("dqa vectors", vectors, self.required, self.optional)
+        self.check_fields(vectors)
         c = self.c
         q = check_array_range("q", vectors["q"], *signed_range(c.n))
         err = check_array_range("err", vectors["err"], 0, (1 << c.m) - 1)

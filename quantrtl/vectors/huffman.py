@@ -28,8 +28,9 @@ Whatever the table and the words hold goes through the decoder; only a malformed
 (missing or unknown fields, non-integers, wrong shapes, values the beat fields cannot
 carry) is refused.  The output npz holds ``symbols`` (those delivered), ``error`` (bool)
 and ``error_kind`` (``"none"``, ``"invalid"``, ``"truncated"``, ``"protocol"``), each beside
-the golden one: the outcome :func:`quantrtl.vectors.huffman_model.reference_outcome` gives for the beats
-(golden ``from_description`` for the table, :func:`golden.huffman.decode` for the words).
+the golden one: the outcome :func:`quantrtl.vectors.huffman_model.reference_outcome` gives
+for the beats (golden ``from_description`` for the table, :func:`golden.huffman.decode` for
+the words).
 
 :func:`packet_beats` turns a code and an encoded stream into input beats (table beats, a
 ``COUNT`` beat, ``DATA`` words); :func:`run_packets` drives beats into the decoder and
@@ -44,6 +45,7 @@ import numpy as np
 from quantrtl.golden.huffman import CanonicalCode, build_code, check_words, encode
 from quantrtl.spec import INT64_MAX, check_array_range, check_fields
 from .huffman_model import ERROR_NAMES, KIND, Outcome, reference_outcome
+from .base import Adapter
 from .codec import PayloadCodec
 
 __all__ = ["HuffmanAdapter", "packet_beats", "packet_tuples", "table_tuples",
@@ -160,17 +162,17 @@ def split_streams(vectors, component):
     return streams
 
 
-class HuffmanAdapter:
+class HuffmanAdapter(Adapter):
     """``quantrtl run`` / :func:`tb.harness.run_vectors` adapter (any ``lanes``), for both
     forms of vector set; the status (``error``, ``error_kind``) is part of the result."""
 
+    block = "huffman"
     output = "symbols"
     required = ("symbols",)
     optional = ("lengths",)
 
     def __init__(self, component):
-        self.c = component
-        self.codec = PayloadCodec(component.input_layout)
+        super().__init__(component)
         self.out_codec = PayloadCodec(component.output_shape)
 
     def tuples(self, vectors) -> list[tuple]:

@@ -1,13 +1,14 @@
 """Energy workload of the DNA-TEQ output encoder (``dnaenc``): real dot-product results.
 
 The results are what the ``dnateq`` block outputs on the shared synthetic layer
-(:func:`quantrtl.vectors.workloads.synthetic_layer`: ReLU activations x Laplace weights, dot products of
-:data:`LENGTH` pairs), DNA-TEQ-quantized at the encoder's ``n`` with the best base of
-:data:`quantrtl.vectors.workloads.BASES`, through the post-processor's fixed point
+(:func:`quantrtl.vectors.workloads.synthetic_layer`: ReLU activations x Laplace weights, dot
+products of :data:`LENGTH` pairs), DNA-TEQ-quantized at the encoder's ``n`` with the best base
+of :data:`quantrtl.vectors.workloads.BASES`, through the post-processor's fixed point
 (:func:`golden.dnateq.dot_product`, LUT at ``frac_bits`` up to 16, lowered until the results
 fit the encoder's ``width``).  The table is that of the next layer's activation quantizer,
-fitted by :func:`golden.dnateq.search_tensor` on the real-valued results (both signs) at the
-best base of the same grid: what an accelerator would load to requantize this layer's output.
+fitted by :func:`quantrtl.experiments.dnateq_search.search_tensor` on the real-valued results
+(both signs) at the best base of the same grid: what an accelerator would load to requantize
+this layer's output.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ LUT_WIDTH = 48       # no LUT limit here: the results must fit the encoder's wid
 def _codes(x, w, n):
     """DNA-TEQ parameters and codes of ``x`` and ``w`` at the base of the grid with the
     smallest summed RMAE."""
+    import quantrtl.experiments.dnateq_search as ds
     from quantrtl.golden import dnateq as g
     from .workloads import BASES
     fits = []
     for b in BASES:
-        px, ex = g.search_tensor(x, n, b)
-        pw, ew = g.search_tensor(w, n, b)
+        px, ex = ds.search_tensor(x, n, b)
+        pw, ew = ds.search_tensor(w, n, b)
         fits.append((ex + ew, b, px, pw))
     _, b, px, pw = min(fits, key=lambda f: f[0])
     return px, pw, g.quantize(x, px), g.quantize(w, pw)
@@ -59,14 +61,14 @@ def dnaenc_workload(c, rng, n=64, seed=1):
     """``(vectors, info)`` of :data:`RESULTS` results (``n``, the dot-product length of the
     other workloads, is not used: the results always come from :data:`LENGTH`-pair dot
     products)."""
-    from quantrtl.golden import dnateq as g
+    import quantrtl.experiments.dnateq_search as ds
     from quantrtl.golden.dnateq_encode import thresholds
     from .workloads import BASES, synthetic_layer
     x, w = synthetic_layer(seed, RESULTS, LENGTH)
     px, pw, cx, cw = _codes(x, w, c.n)
     r, frac_bits = _results(cx, cw, px, pw, c.width)
     y = r * 2.0 ** -frac_bits
-    fits = [g.search_tensor(y, c.n, b) for b in BASES]
+    fits = [ds.search_tensor(y, c.n, b) for b in BASES]
     p, err = min(fits, key=lambda f: f[1])
     thresholds(p, frac_bits=frac_bits, width=c.width)   # fits (raises otherwise)
     vectors = {"r": r, "b": np.float64(p.b), "alpha": np.float64(p.alpha),

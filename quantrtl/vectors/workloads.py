@@ -2,8 +2,8 @@
 
 A workload function takes the built component, a NumPy generator and the dot-product
 length ``n`` (ignored by blocks that are not dot products) and returns
-``(vectors, info)``: ``vectors`` in the format of :mod:`quantrtl.vectors.adapters` (so every energy run
-is also checked against the golden model), ``info`` with ``ops`` (the operations the
+``(vectors, info)``: ``vectors`` in the format of :mod:`quantrtl.vectors.adapters` (so every
+energy run is also checked against the golden model), ``info`` with ``ops`` (the operations the
 energy is divided by), ``op`` (their name), ``dot_products``, ``length`` and
 ``skip_beats`` (leading set-up beats, e.g. a LUT load, kept out of the energy window).
 
@@ -12,9 +12,9 @@ see the same real-valued tensors: weights ~ Laplace(0, 0.05) (the heavy-tailed s
 trained weights) and ReLU activations max(0, N(0, 1)) (half of them exactly zero), each
 dot product a fresh row.  INT8 quantizes them as TFLite does (symmetric per-tensor int8
 weights; asymmetric activations with zero point -128, i.e. ``input_offset`` 128); DNA-TEQ
-with :func:`golden.dnateq.search_tensor` at each ``n`` and the best shared base of a
-small grid.  A block gets energy figures by naming its workload in its registry entry
-(:mod:`quantrtl.blocks`); the DNA-TEQ encoder's is in :mod:`.workload_dnaenc`.
+with :func:`quantrtl.experiments.dnateq_search.search_tensor` at each ``n`` and the best
+shared base of a small grid.  A block gets energy figures by naming its workload in its
+registry entry (:mod:`quantrtl.blocks`); the DNA-TEQ encoder's is in :mod:`.workload_dnaenc`.
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ def mac_workload(c, rng, n=64, seed=1):
 
 
 def dnateq_workload(c, rng, n=64, seed=1):
+    import quantrtl.experiments.dnateq_search as ds
     from quantrtl.golden import dnateq as g
     pes = getattr(c, "pes", 1)
     count = max(2, _count(n) // pes)
@@ -78,8 +79,8 @@ def dnateq_workload(c, rng, n=64, seed=1):
     x = x[:count]
     best = None
     for b in BASES:
-        px, ex = g.search_tensor(x, c.n, b)
-        pw, ew = g.search_tensor(w, c.n, b)
+        px, ex = ds.search_tensor(x, c.n, b)
+        pw, ew = ds.search_tensor(w, c.n, b)
         try:
             g.make_lut(px, pw, frac_bits=c.frac_bits, lut_width=c.lut_width,
                        fold_c3=c.fold_c3)

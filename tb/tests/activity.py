@@ -4,7 +4,8 @@ Two modes, chosen by ``QUANTRTL_WORKLOAD_MODE``:
 
 ``vectors``
     a registered block: the vector set in ``QUANTRTL_VECTORS`` (npz, the format of
-    :mod:`quantrtl.vectors.adapters`) is streamed at full throughput (no input gaps, no backpressure)
+    :mod:`quantrtl.vectors.adapters`) is streamed at full throughput (no input gaps, no
+    backpressure)
     through :func:`tb.harness.run_vectors`, which also checks every result against the
     golden model -- the energy run is a verification run too;
 ``random``

@@ -14,6 +14,7 @@ import cocotb
 import numpy as np
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, with_timeout
 
+import quantrtl.experiments.dnateq_search as ds
 from quantrtl.golden import dnateq as g
 from quantrtl.blocks import adapter_for
 from ..env import CLOCK_PERIOD_NS, start
@@ -87,8 +88,8 @@ async def real_parameters(dut):
     k = _max_k(env)
     xf = np.maximum(rng.standard_normal((40, k)), 0) * 2.0   # ReLU-like activations
     wf = rng.laplace(0, 0.05, size=(40, k))
-    p, _ = g.search_tensor(wf, c.n, 1.25)
-    px, _ = g.search_tensor(xf, c.n, 1.25)
+    p, _ = ds.search_tensor(wf, c.n, 1.25)
+    px, _ = ds.search_tensor(xf, c.n, 1.25)
     px = g.ExpParams(p.b, px.alpha, px.beta, c.n)
     vectors = {"x": g.quantize(xf, px), "w": _tile_pe(env, g.quantize(wf, p)),
                "b": np.float64(p.b),

@@ -1,9 +1,8 @@
-"""``make bench``: measured figures of quantrtl's testbenches, RTL timing and golden model.
+"""Suite ``speed``: measured figures of quantrtl's testbenches, RTL timing and golden model.
 
-Run as ``python -m quantrtl.bench [--quick] [-o build/bench] [--sims verilator icarus]``.
-It reports figures; it never asserts wall-clock limits.  It does fail (exit status 1) if any
-simulated output differs from the golden model, or if the vectorised and the plain-Python
-golden models disagree.  Three parts:
+It reports figures; it never asserts wall-clock limits.  It fails if any simulated output
+differs from the golden model, or if the vectorised and the plain-Python golden models
+disagree.  Three parts:
 
 1. **Checked vectors per second through cocotb**, per available simulator, for ``mac`` (dot
    products of 16 pairs: dot products/s and MACs/s) and ``requant`` (single accumulators),
@@ -26,27 +25,30 @@ metric, value, unit); each simulation's log to ``<output>/logs/``.
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import csv
-import datetime
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from quantrtl.spec import check_int, check_writable_dir
 
-__all__ = ["main", "run_bench"]
+from .common import (BenchFailure, Context, Progress, SuiteResult, best_time, choose_sizes,
+                     provenance, simulate_figures, table, write_figures)
 
+__all__ = ["run_bench", "format_summary", "csv_rows"]
+
+NAME = "speed"
+DESCRIPTION = ("checked vectors/s through cocotb per simulator and block, the requantizer's "
+               "latency and throughput at every shift, the golden model's vectorised vs "
+               "plain-Python speed (bench.json, bench.csv)")
 DOT_LENGTH = 16
 ROUNDINGS = ("single", "double")
 LATENCIES = (1, 2, 3)
+CSV_HEADER = ("section", "simulator", "block", "params", "shift", "metric", "value", "unit")
 
 # name: (full run, --quick)
 SIZES = {
@@ -59,82 +61,25 @@ SIZES = {
     "golden_loop_repeats": (3, 2),
 }
 
-
-def _progress(message: str) -> None:
-    print(f"[bench] {message}", flush=True)
-
-
-@contextlib.contextmanager
-def _output_to(log_path: Path | None):
-    """Send this process's and its children's stdout/stderr (file descriptors 1 and 2) to
-    ``log_path``, so the simulators' chatter lands in a log; ``None`` leaves them alone."""
-    if log_path is None:
-        yield
-        return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    try:
-        with open(log_path, "w") as log:
-            os.dup2(log.fileno(), 1)
-            os.dup2(log.fileno(), 2)
-            try:
-                yield
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os.dup2(saved[0], 1)
-                os.dup2(saved[1], 2)
-    finally:
-        os.close(saved[0])
-        os.close(saved[1])
-
-
-class BenchFailure(RuntimeError):
-    """A simulation failed (a mismatch with the golden model, a crash) or the golden models
-    disagree."""
+progress = Progress(NAME)
 
 
 def _simulate_job(job: dict) -> dict:
     """Run one bench simulation (``job`` from :meth:`_Sims.job`); returns its figures.
-
-    A module-level function so that a worker process can run it; the simulator's output goes
-    to the job's log file (this process's file descriptors are redirected around the run).
-    """
-    from quantrtl.tb.runner import SimulationError, simulate
-
-    figure_path, log_path = Path(job["figure"]), Path(job["log"])
-    figure_path.unlink(missing_ok=True)
-    started = time.perf_counter()
-    try:
-        with _output_to(None if job["verbose"] else log_path):
-            simulate(job["block"], job["params"], job["module"], sim=job["sim"],
-                     seed=job["seed"], build_root=job["build_root"],
-                     extra_env={"QUANTRTL_BENCH_OUT": str(figure_path), **job["env"]})
-    except (SimulationError, RuntimeError) as exc:  # a crash may surface as RuntimeError
-        if not job["verbose"]:
-            tail = log_path.read_text(errors="replace").splitlines()[-40:]
-            print("\n".join(tail), file=sys.stderr, flush=True)
-        raise BenchFailure(f"{job['name']}: {exc}\n  full log: {log_path}") from None
-    if not figure_path.exists():
-        raise BenchFailure(f"{job['name']}: the simulation wrote no figures to {figure_path}; "
-                           f"log: {log_path}")
-    figure = json.loads(figure_path.read_text())
-    figure["wall_seconds_with_build"] = time.perf_counter() - started
-    figure["log"] = str(log_path)
-    return figure
+    A module-level function so that a worker process can run it."""
+    return simulate_figures(job["name"], job["block"], job["params"], job["module"],
+                            out_dir=job["out_dir"], sim=job["sim"], seed=job["seed"],
+                            env=job["env"], build_root=job["build_root"],
+                            verbose=job["verbose"])
 
 
 class _Sims:
-    """Runs cocotb bench modules through :func:`tb.runner.simulate`, one log per run, one at a
-    time (:meth:`run`) or on ``jobs`` worker processes (:meth:`run_parallel`)."""
+    """Runs cocotb bench modules, one log per run, one at a time (:meth:`run`) or on
+    ``jobs`` worker processes (:meth:`run_parallel`)."""
 
     def __init__(self, out_dir: Path, *, seed: int, build_root: Path | None, verbose: bool,
                  jobs: int):
-        self.raw_dir = out_dir / "raw"
-        self.log_dir = out_dir / "logs"
-        self.raw_dir.mkdir(parents=True, exist_ok=True)
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.out_dir = out_dir
         self.seed = seed
         self.build_root = None if build_root is None else Path(build_root).resolve()
         self.verbose = verbose
@@ -145,8 +90,7 @@ class _Sims:
         return {"sim": sim, "block": block, "params": params, "module": module, "name": name,
                 "env": {k: str(v) for k, v in env.items()}, "seed": self.seed,
                 "build_root": self.build_root, "verbose": self.verbose,
-                "figure": str(self.raw_dir / f"{name}.json"),
-                "log": str(self.log_dir / f"{name}.log")}
+                "out_dir": self.out_dir}
 
     def run(self, job: dict) -> dict:
         return _simulate_job(job)
@@ -206,8 +150,9 @@ SPEED_RUNS = (("mac", "mac_dot_products", f"dot products of {DOT_LENGTH}"),
 def _speed_job(sims: _Sims, sim: str, block: str, count: int, name: str) -> dict:
     from quantrtl.blocks import get_block
 
-    return sims.job(sim, block, get_block(block).defaults(), "quantrtl.tb.tests.bench_speed", name,
-                    {"QUANTRTL_BENCH_COUNT": count, "QUANTRTL_BENCH_DOT_LENGTH": DOT_LENGTH})
+    return sims.job(sim, block, get_block(block).defaults(), "quantrtl.tb.tests.bench_speed",
+                    name, {"QUANTRTL_BENCH_COUNT": count,
+                           "QUANTRTL_BENCH_DOT_LENGTH": DOT_LENGTH})
 
 
 def build_jobs(sims: _Sims, sim: str, taken: set) -> list[dict]:
@@ -223,7 +168,7 @@ def bench_vectors_per_second(sims: _Sims, sim: str, sizes: dict) -> list[dict]:
     results = []
     for block, size, what in SPEED_RUNS:
         count = sizes[size]
-        _progress(f"{sim} {block}: {count} random {what} through run_vectors (timed) ...")
+        progress(f"{sim} {block}: {count} random {what} through run_vectors (timed) ...")
         fig = sims.run(_speed_job(sims, sim, block, count, f"speed-{sim}-{block}"))
         if fig["outputs"] != count:
             raise BenchFailure(f"{sim} {block}: {fig['outputs']} outputs checked, "
@@ -246,8 +191,8 @@ def bench_vectors_per_second(sims: _Sims, sim: str, sizes: dict) -> list[dict]:
                      f"{entry['macs_per_second']:,.0f} MACs/s")
         else:
             shown = f"{entry['vectors_per_second']:,.0f} values/s"
-        _progress(f"{sim} {block}: {fig['outputs']} outputs checked in {seconds:.3f} s: "
-                  f"{shown} ({fig['wall_seconds_with_build']:.1f} s with start-up)")
+        progress(f"{sim} {block}: {fig['outputs']} outputs checked in {seconds:.3f} s: "
+                 f"{shown} ({fig['wall_seconds_with_build']:.1f} s with start-up)")
         results.append(entry)
     return results
 
@@ -258,7 +203,8 @@ def bench_vectors_per_second(sims: _Sims, sim: str, sizes: dict) -> list[dict]:
 
 def sweep_jobs(sims: _Sims, sim: str, roundings, beats_per_shift: int) -> list[dict]:
     return [sims.job(sim, "requant", {"rounding": rounding, "latency": latency},
-                     "quantrtl.tb.tests.bench_throughput", f"shifts-{sim}-{rounding}-latency{latency}",
+                     "quantrtl.tb.tests.bench_throughput",
+                     f"shifts-{sim}-{rounding}-latency{latency}",
                      {"QUANTRTL_BENCH_BEATS_PER_SHIFT": beats_per_shift})
             for rounding in roundings for latency in LATENCIES]
 
@@ -285,14 +231,14 @@ def sweep_entry(sim: str, fig: dict) -> dict:
 def _job_done(job: dict, fig: dict) -> None:
     if job["module"] == "quantrtl.tb.tests.bench_throughput":
         e = sweep_entry(job["sim"], fig)
-        _progress(f"{job['sim']} requant {_params_text(job['params'])}: latency "
-                  f"{e['latency_min']}..{e['latency_max']} cycles, "
-                  f"{e['throughput_min']:.3f}..{e['throughput_max']:.3f} results/clock over "
-                  f"{e['shift_count']} shifts ({fig['wall_seconds_with_build']:.1f} s with "
-                  "build)")
+        progress(f"{job['sim']} requant {_params_text(job['params'])}: latency "
+                 f"{e['latency_min']}..{e['latency_max']} cycles, "
+                 f"{e['throughput_min']:.3f}..{e['throughput_max']:.3f} results/clock over "
+                 f"{e['shift_count']} shifts ({fig['wall_seconds_with_build']:.1f} s with "
+                 "build)")
     else:
-        _progress(f"{job['sim']} {job['block']}: built "
-                  f"({fig['wall_seconds_with_build']:.1f} s)")
+        progress(f"{job['sim']} {job['block']}: built "
+                 f"({fig['wall_seconds_with_build']:.1f} s)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -313,15 +259,6 @@ def golden_data(n: int, seed: int):
     return acc, multiplier, shift, {"zero_point": -3, "qmin": -128, "qmax": 127}
 
 
-def _best_time(fn, repeats: int):
-    best, result = float("inf"), None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
-
 def bench_golden(sizes: dict, seed: int) -> list[dict]:
     from quantrtl.golden.requant import requantize
     from quantrtl.golden.scalar import requantize_loop
@@ -332,13 +269,13 @@ def bench_golden(sizes: dict, seed: int) -> list[dict]:
     loop_args = (acc[:n_loop].tolist(), multiplier[:n_loop].tolist(), shift[:n_loop].tolist())
     results = []
     for rounding in ROUNDINGS:
-        _progress(f"golden requantize, rounding={rounding}: NumPy on {n_vec:,} elements "
-                  f"(best of {sizes['golden_vector_repeats']}), plain-Python loop on "
-                  f"{n_loop:,} (best of {sizes['golden_loop_repeats']}) ...")
-        t_vec, y_vec = _best_time(
+        progress(f"golden requantize, rounding={rounding}: NumPy on {n_vec:,} elements "
+                 f"(best of {sizes['golden_vector_repeats']}), plain-Python loop on "
+                 f"{n_loop:,} (best of {sizes['golden_loop_repeats']}) ...")
+        t_vec, y_vec = best_time(
             lambda: requantize(acc[:n_vec], multiplier[:n_vec], shift[:n_vec],
                                rounding=rounding, **scalars), sizes["golden_vector_repeats"])
-        t_loop, y_loop = _best_time(
+        t_loop, y_loop = best_time(
             lambda: requantize_loop(*loop_args, scalars["zero_point"], scalars["qmin"],
                                     scalars["qmax"], rounding), sizes["golden_loop_repeats"])
         # Correctness, not timing: both models on the same data must agree exactly.
@@ -366,27 +303,16 @@ def bench_golden(sizes: dict, seed: int) -> list[dict]:
         }
         entry["speedup"] = (entry["vectorised"]["elements_per_second"]
                             / entry["loop"]["elements_per_second"])
-        _progress(f"golden rounding={rounding}: NumPy "
-                  f"{entry['vectorised']['elements_per_second']:,.0f} elements/s, loop "
-                  f"{entry['loop']['elements_per_second']:,.0f} elements/s: "
-                  f"{entry['speedup']:.1f}x; identical on {n_loop:,} elements")
+        progress(f"golden rounding={rounding}: NumPy "
+                 f"{entry['vectorised']['elements_per_second']:,.0f} elements/s, loop "
+                 f"{entry['loop']['elements_per_second']:,.0f} elements/s: "
+                 f"{entry['speedup']:.1f}x; identical on {n_loop:,} elements")
         results.append(entry)
     return results
 
 
 # ---------------------------------------------------------------------------------------------
 # report
-
-
-def _table(headers, rows, right=()) -> list[str]:
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
-
-    def line(cells):
-        return "  " + "  ".join(
-            (str(c).rjust(w) if k in right else str(c).ljust(w))
-            for k, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
-    return [line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows]
 
 
 def format_summary(report: dict, per_shift: bool = False) -> str:
@@ -409,13 +335,13 @@ def format_summary(report: dict, per_shift: bool = False) -> str:
             rows.append([e["simulator"], e["block"], unit, f"{e['outputs_checked']:,}",
                          f"{e['seconds']:.3f}", f"{e['vectors_per_second']:,.0f}", macs,
                          f"{e['cycles_per_second']:,.0f}"])
-        out += _table(["simulator", "block", "output", "checked", "seconds", "outputs/s",
-                       "MACs/s", "clocks/s"], rows, right={3, 4, 5, 6, 7})
+        out += table(["simulator", "block", "output", "checked", "seconds", "outputs/s",
+                      "MACs/s", "clocks/s"], rows, right={3, 4, 5, 6, 7})
     else:
         out.append("  (no simulator available)")
 
     sweep = report["requant_shift_sweep"]
-    beats = sweep[0]["beats_per_shift"] if sweep else 0
+    beats = report["sizes"]["beats_per_shift"]
     out += ["", f"2. Requantizer latency and throughput at every shift -31..30 ({beats} beats "
             "per shift,", "   an input beat offered every cycle, output always ready)"]
     if sweep:
@@ -427,21 +353,12 @@ def format_summary(report: dict, per_shift: bool = False) -> str:
                          f"{e['throughput_min']:.3f}..{e['throughput_max']:.3f}",
                          "yes" if e["latency_equals_param_at_every_shift"] else "NO",
                          "yes" if e["one_per_clock_at_every_shift"] else "NO"])
-        out += _table(["simulator", "rounding", "latency param", "shifts", "latency (clk)",
-                       "results/clock", "latency = param", "1.0/clock at all"], rows,
-                      right={2, 3})
+        out += table(["simulator", "rounding", "latency param", "shifts", "latency (clk)",
+                      "results/clock", "latency = param", "1.0/clock at all"], rows,
+                     right={2, 3})
         if per_shift:
             out += ["", "   per shift: latency (cycles) / results per clock"]
-            labels = [f"{e['simulator'][:4]} {e['params']['rounding'][:3]} L{e['latency_param']}"
-                      for e in sweep]
-            rows = []
-            for k, s in enumerate(sweep[0]["shifts"]):
-                rows.append([s["shift"]] + [
-                    f"{e['shifts'][k]['latency_min']}"
-                    + ("" if e["shifts"][k]["latency_min"] == e["shifts"][k]["latency_max"]
-                       else f"..{e['shifts'][k]['latency_max']}")
-                    + f" / {e['shifts'][k]['throughput']:.3f}" for e in sweep])
-            out += _table(["shift"] + labels, rows, right=set(range(len(labels) + 1)))
+            out += _per_shift_table(sweep)
     else:
         out.append("  (no simulator available)")
 
@@ -453,10 +370,42 @@ def format_summary(report: dict, per_shift: bool = False) -> str:
         rows.append([e["rounding"], f"{v['elements']:,}", f"{v['elements_per_second']:,.0f}",
                      f"{lp['elements']:,}", f"{lp['elements_per_second']:,.0f}",
                      f"{e['speedup']:.1f}x", "yes" if e["identical"] else "NO"])
-    out += _table(["rounding", "NumPy elements", "NumPy elements/s", "loop elements",
-                   "loop elements/s", "speed-up", "identical"], rows, right={1, 2, 3, 4, 5})
-    out += ["", f"figures: {report['files']['json']}, {report['files']['csv']}"]
+    out += table(["rounding", "NumPy elements", "NumPy elements/s", "loop elements",
+                  "loop elements/s", "speed-up", "identical"], rows, right={1, 2, 3, 4, 5})
     return "\n".join(out)
+
+
+def _per_shift_table(sweep: list[dict]) -> list[str]:
+    labels = [f"{e['simulator'][:4]} {e['params']['rounding'][:3]} L{e['latency_param']}"
+              for e in sweep]
+    rows = []
+    for k, s in enumerate(sweep[0]["shifts"]):
+        cells = []
+        for e in sweep:
+            f = e["shifts"][k]
+            span = ("" if f["latency_min"] == f["latency_max"] else f"..{f['latency_max']}")
+            cells.append(f"{f['latency_min']}{span} / {f['throughput']:.3f}")
+        rows.append([s["shift"], *cells])
+    return table(["shift"] + labels, rows, right=set(range(len(labels) + 1)))
+
+
+def headline(report: dict) -> str:
+    """One line for the run table."""
+    parts = []
+    speed = report["vectors_per_second"]
+    if speed:  # the first simulator's (the tables above have them all)
+        sim = speed[0]["simulator"]
+        parts.append(f"{sim} " + ", ".join(f"{e['block']} {e['vectors_per_second']:,.0f}/s"
+                                           for e in speed if e["simulator"] == sim))
+    sweep = report["requant_shift_sweep"]
+    if sweep:
+        ok = all(e["one_per_clock_at_every_shift"] and e["latency_equals_param_at_every_shift"]
+                 for e in sweep)
+        parts.append(f"shifts 1/clk: {'yes' if ok else 'NO'}")
+    if report["golden_speed"]:
+        parts.append("golden " + "/".join(f"{e['speedup']:.0f}x"
+                                          for e in report["golden_speed"]))
+    return "; ".join(parts)
 
 
 def csv_rows(report: dict) -> list[list]:
@@ -489,70 +438,68 @@ def csv_rows(report: dict) -> list[list]:
     return rows
 
 
-def _tool_versions() -> dict:
-    from importlib import metadata
-
-    versions = {"python": platform.python_version(), "numpy": np.__version__}
-    for package in ("cocotb", "amaranth", "verilator"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = None
-    try:
-        text = subprocess.run(["iverilog", "-V"], capture_output=True, text=True,
-                              timeout=10).stdout
-        versions["iverilog"] = text.splitlines()[0] if text else None
-    except (OSError, subprocess.SubprocessError):
-        versions["iverilog"] = None
-    return versions
+# ---------------------------------------------------------------------------------------------
+# the run
 
 
-def run_bench(out_dir: Path, *, quick: bool = False, simulators=("verilator", "icarus"),
-              roundings=None, seed: int = 1, build_root: Path | None = None,
-              verbose: bool = False, jobs: int | None = None) -> dict:
-    """Run all three parts, write ``bench.json`` and ``bench.csv``; returns the report.
-
-    Order: (a) the RTL builds and the shift sweeps, on ``jobs`` processes (default: one per
-    CPU; their figures are clock cycles, not wall time); (b) the timed vectors/s runs, one at
-    a time with nothing else of the bench running; (c) the golden-model timings.
-    """
+def _simulators(simulators, no_sim: bool, report: dict) -> list[str]:
+    """The simulators to use; the others are recorded in the report with the reason."""
     from quantrtl.tb.runner import simulator_status
 
-    started = time.perf_counter()
-    out_dir = Path(out_dir).resolve()  # the simulators run in their build directories
-    out_dir.mkdir(parents=True, exist_ok=True)
-    sizes = {name: full_quick[1 if quick else 0] for name, full_quick in SIZES.items()}
-    if roundings is None:
-        roundings = ("single",) if quick else ROUNDINGS
-    if os.environ.get("WAVES", "0") not in ("", "0"):
-        _progress(f"ignoring WAVES={os.environ['WAVES']}: traced builds would distort the "
-                  "figures")
-        os.environ["WAVES"] = "0"
-    if jobs is None:
-        jobs = 1 if verbose else (os.cpu_count() or 1)
-    sims = _Sims(out_dir, seed=seed, build_root=build_root, verbose=verbose, jobs=jobs)
-
-    report = {
-        "quantrtl": __version__,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "quick": quick, "seed": seed, "jobs": sims.jobs, "sizes": sizes,
-        "roundings_swept": list(roundings),
-        "host": {"platform": platform.platform(), "cpus": os.cpu_count()},
-        "tools": _tool_versions(),
-        "simulators": {}, "skipped": [],
-        "vectors_per_second": [], "requant_shift_sweep": [], "golden_speed": [],
-    }
     available = []
     for sim in simulators:
-        ok, reason = simulator_status(sim)
+        ok, reason = (False, "--no-sim") if no_sim else simulator_status(sim)
         report["simulators"][sim] = {"available": ok, "reason": reason}
         if ok:
             available.append(sim)
         else:
             report["skipped"].append({"simulator": sim, "reason": reason})
-            _progress(f"skipping {sim}: {reason}")
-    _progress(f"simulators: {', '.join(available) or 'none'}; output {out_dir}"
-              f"{' (--quick)' if quick else ''}")
+            progress(f"skipping {sim}: {reason}")
+    return available
+
+
+def run_bench(out_dir: Path, *, quick: bool = False, simulators=("verilator", "icarus"),
+              roundings=None, seed: int = 1, build_root: Path | None = None,
+              verbose: bool = False, jobs: int | None = None, no_sim: bool = False,
+              prov: dict | None = None) -> dict:
+    """Run all three parts, write ``bench.json`` and ``bench.csv``; returns the report.
+
+    Order: (a) the RTL builds and the shift sweeps, on ``jobs`` processes (default: one per
+    CPU; their figures are clock cycles, not wall time); (b) the timed vectors/s runs, one at
+    a time with nothing else of the bench running; (c) the golden-model timings.
+    ``no_sim`` skips (a) and (b).  ``prov`` is the run's provenance (made here if ``None``).
+    """
+    from quantrtl import __version__
+
+    started = time.perf_counter()
+    out_dir = Path(out_dir).resolve()  # the simulators run in their build directories
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sizes = choose_sizes(SIZES, quick)
+    if roundings is None:
+        roundings = ("single",) if quick else ROUNDINGS
+    if os.environ.get("WAVES", "0") not in ("", "0"):
+        progress(f"ignoring WAVES={os.environ['WAVES']}: traced builds would distort the "
+                 "figures")
+        os.environ["WAVES"] = "0"
+    if jobs is None:
+        jobs = 1 if verbose else (os.cpu_count() or 1)
+    sims = _Sims(out_dir, seed=seed, build_root=build_root, verbose=verbose, jobs=jobs)
+    if prov is None:
+        prov = provenance(seed=seed, quick=quick, command="quantrtl.bench.speed.run_bench",
+                          suites=[NAME])
+
+    report = {
+        "quantrtl": __version__, "created": prov["date"],
+        "quick": quick, "seed": seed, "jobs": sims.jobs, "sizes": sizes,
+        "roundings_swept": list(roundings),
+        "host": {"platform": platform.platform(), "cpus": os.cpu_count()},
+        "tools": prov["versions"],
+        "simulators": {}, "skipped": [],
+        "vectors_per_second": [], "requant_shift_sweep": [], "golden_speed": [],
+    }
+    available = _simulators(simulators, no_sim, report)
+    progress(f"simulators: {', '.join(available) or 'none'}; output {out_dir}"
+             f"{' (--quick)' if quick else ''}")
 
     # (a) builds and shift sweeps, in parallel; Verilator's slow builds first.
     sweeps, builds = [], []
@@ -564,11 +511,11 @@ def run_bench(out_dir: Path, *, quick: bool = False, simulators=("verilator", "i
     first = [j for j in builds + sweeps if j["sim"] == "verilator"]
     phase_a = first + [j for j in builds + sweeps if j["sim"] != "verilator"]
     if phase_a:
-        _progress(f"{len(phase_a)} RTL builds, {len(sweeps)} of them with the requantizer's "
-                  f"shift sweep ({'/'.join(roundings)} rounding x latency "
-                  f"{'/'.join(map(str, LATENCIES))} x {'/'.join(available)}, "
-                  f"{sizes['beats_per_shift']} beats per shift -31..30), on {sims.jobs} "
-                  f"process{'es' if sims.jobs > 1 else ''} ...")
+        progress(f"{len(phase_a)} RTL builds, {len(sweeps)} of them with the requantizer's "
+                 f"shift sweep ({'/'.join(roundings)} rounding x latency "
+                 f"{'/'.join(map(str, LATENCIES))} x {'/'.join(available)}, "
+                 f"{sizes['beats_per_shift']} beats per shift -31..30), on {sims.jobs} "
+                 f"process{'es' if sims.jobs > 1 else ''} ...")
     figures = dict(zip((j["name"] for j in phase_a), sims.run_parallel(phase_a, _job_done)))
     report["requant_shift_sweep"] = [sweep_entry(j["sim"], figures[j["name"]])
                                      for j in sweeps]
@@ -581,62 +528,48 @@ def run_bench(out_dir: Path, *, quick: bool = False, simulators=("verilator", "i
     report["elapsed_seconds"] = time.perf_counter() - started
     json_path, csv_path = out_dir / "bench.json", out_dir / "bench.csv"
     report["files"] = {"json": str(json_path), "csv": str(csv_path)}
-    json_path.write_text(json.dumps(report, indent=2) + "\n")
-    with open(csv_path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["section", "simulator", "block", "params", "shift", "metric",
-                         "value", "unit"])
-        writer.writerows(csv_rows(report))
+    write_figures(out_dir, "bench", report, CSV_HEADER, csv_rows(report), prov)
     return report
 
 
-def main(argv=None) -> int:
+# ---------------------------------------------------------------------------------------------
+# the suite's options
+
+
+def add_arguments(group) -> None:
     from quantrtl.tb.runner import SIMULATORS
 
-    parser = argparse.ArgumentParser(
-        prog="python -m quantrtl.bench",
-        description="Measure quantrtl's figures: checked vectors/s through cocotb per "
-                    "simulator and block, the requantizer's latency and throughput at every "
-                    "shift, and the golden model's vectorised vs plain-Python speed.  "
-                    "Reports figures, never asserts timing; exits 1 only if a simulation fails (an "
-                    "output differs from the golden model) or the golden models disagree.")
-    parser.add_argument("--quick", action="store_true",
-                        help="fewer vectors (a smoke run) and, unless --roundings is given, "
-                             "only the default rounding in the shift sweep")
-    parser.add_argument("-o", "--output", default="build/bench",
-                        help="directory for bench.json, bench.csv, logs/ (default %(default)s)")
-    parser.add_argument("--sims", nargs="+", choices=SIMULATORS, default=list(SIMULATORS),
-                        metavar="SIM", help="simulators to use, of {%(choices)s} "
-                        "(default: all; an unavailable one is skipped with its reason)")
-    parser.add_argument("--roundings", nargs="+", choices=ROUNDINGS, default=None,
-                        metavar="MODE", help="rounding modes of the shift sweep, of "
-                        "{%(choices)s} (default: both; with --quick: single)")
-    parser.add_argument("--seed", type=int, default=1,
-                        help="seed of the random vectors (default %(default)s)")
-    parser.add_argument("-j", "--jobs", type=int, default=None,
-                        help="processes for the builds and shift sweeps (default: one per "
-                             "CPU; the timed vectors/s runs always run alone)")
-    parser.add_argument("--build-root", type=Path, default=None,
-                        help="where the simulators' builds are cached (default build/sim)")
-    parser.add_argument("--per-shift", action="store_true",
-                        help="also print the per-shift latency/throughput table")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="show the simulators' output instead of logging it to "
-                             "<output>/logs/")
-    args = parser.parse_args(argv)
-
-    try:
-        report = run_bench(Path(args.output), quick=args.quick, simulators=args.sims,
-                           roundings=args.roundings, seed=args.seed,
-                           build_root=args.build_root, verbose=args.verbose,
-                           jobs=args.jobs)
-    except BenchFailure as exc:
-        print(f"bench FAILED: {exc}", file=sys.stderr, flush=True)
-        return 1
-    print()
-    print(format_summary(report, per_shift=args.per_shift), flush=True)
-    return 0
+    group.add_argument("--sims", nargs="+", choices=SIMULATORS, default=list(SIMULATORS),
+                       metavar="SIM", help="simulators to use, of {%(choices)s} "
+                       "(default: all; an unavailable one is skipped with its reason)")
+    group.add_argument("--roundings", nargs="+", choices=ROUNDINGS, default=None,
+                       metavar="MODE", help="rounding modes of the shift sweep, of "
+                       "{%(choices)s} (default: both; with --quick: single)")
+    group.add_argument("-j", "--jobs", type=int, default=None,
+                       help="processes for the builds and shift sweeps (default: one per "
+                            "CPU; the timed vectors/s runs always run alone)")
+    group.add_argument("--build-root", type=Path, default=None,
+                       help="where the simulators' builds are cached (default build/sim)")
+    group.add_argument("--per-shift", action="store_true",
+                       help="also print the per-shift latency/throughput table")
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def check(options) -> None:
+    """Bad values are a ``ValueError`` before any work; repeated names count once."""
+    options.sims = list(dict.fromkeys(options.sims))
+    if options.roundings is not None:
+        options.roundings = list(dict.fromkeys(options.roundings))
+    if options.jobs is not None:
+        check_int("--jobs", options.jobs, 1, 4096)
+    if options.build_root is not None:
+        check_writable_dir(options.build_root)
+
+
+def run(ctx: Context) -> SuiteResult:
+    o = ctx.options
+    report = run_bench(ctx.out_dir, quick=ctx.quick, simulators=o.sims, roundings=o.roundings,
+                       seed=ctx.seed, build_root=o.build_root, verbose=ctx.verbose,
+                       jobs=o.jobs, no_sim=ctx.no_sim, prov=ctx.provenance)
+    files = [Path(report["files"]["json"]), Path(report["files"]["csv"])]
+    return SuiteResult(NAME, files, headline(report),
+                       format_summary(report, per_shift=o.per_shift), report=report)
