@@ -27,7 +27,9 @@ one LUT write)
 Stream ``o``: ``R`` as ``signed(result_width)``, ``pes`` results per ``last`` beat, in PE
 order, in the order of the dot products.
 
-Datapath (sub-components: :class:`CounterBank`, :class:`Lut`, :class:`PostProcessor`)
+Datapath (sub-components joined with ``wiring.connect``: :class:`PairDecoder`,
+:class:`CounterBank`, :class:`HandOver`, :class:`StepMerge`, :class:`Lut` with its
+:class:`LutWritePort`, :class:`PostProcessor`)
     Decode: the activation codes' sign, exponent and zero flag are decoded once and shared
     by every PE; each PE adds its weight exponents (``k = fx + fw``) and qualifies the pair.
     Counting: PE ``p``'s lane ``l`` updates its own :class:`CounterBank` of signed counters
@@ -80,7 +82,8 @@ from quantrtl.spec import (COUNTER_CODES, DNATEQ_N_MAX, DNATEQ_N_MIN, Param, che
 from .component import Component
 from .pipeline import CLOCK_GATE, StallPipeline, select, tree_sum
 
-__all__ = ["DnaTeqDotProduct", "CounterBank", "Lut", "PostProcessor", "COUNTER_CODES"]
+__all__ = ["DnaTeqDotProduct", "PairDecoder", "CounterBank", "Lut", "LutWritePort",
+           "HandOver", "StepMerge", "PostProcessor", "COUNTER_CODES"]
 
 
 
@@ -117,16 +120,41 @@ def _entry_hit(e, offsets, k, fx, fw):
     return 1
 
 
+def pair_signature(n):
+    """A decoded code pair, as a counter bank takes it: ``live`` (both codes non-zero and
+    the beat taken), ``neg`` (the sign product), ``fx``, ``fw`` (the exponents)."""
+    return wiring.Signature({"live": Out(1), "neg": Out(1), "fx": Out(n - 1),
+                             "fw": Out(n - 1)})
+
+
+def handover_signature(steps):
+    """What the hand-over control tells every counter bank: ``copy`` (snapshot the counts,
+    restart the counters) and ``step`` (the post-processing step the snapshot is read at)."""
+    return wiring.Signature({"copy": Out(1), "step": Out(range(max(steps, 2)))})
+
+
+def snapshot_signature(mag_width, pp_lanes):
+    """``pp_lanes`` sign-magnitude snapshot entries of one step."""
+    return wiring.Signature({"mag": Out(data.ArrayLayout(unsigned(mag_width), pp_lanes)),
+                             "neg": Out(data.ArrayLayout(unsigned(1), pp_lanes))})
+
+
+def lut_write_signature(entries, width):
+    """A write of LUT entry ``addr`` with ``data`` when ``we``."""
+    return wiring.Signature({"we": Out(1), "addr": Out(range(entries)), "data": Out(width)})
+
+
 class CounterBank(Component):
     """Signed up/down counters over the entry space for one lane of one PE, and a snapshot
     of them for the post-processor.
 
-    Members: ``live`` (a non-zero pair this clock), ``neg`` (its sign product), ``fx``,
-    ``fw`` (its exponents); ``copy``: the snapshot takes the counters and the counters
-    restart from this clock's pair (a completed dot product handed over); ``step`` and
-    ``read``: ``pp_lanes`` two's-complement values of snapshot entries ``step * pp_lanes +
-    j`` (0 for the entry without a counter: ``counted`` is ``2^(n+1)``, or one fewer with
-    ``fold_c3``).
+    Members: ``pair`` (:func:`pair_signature`: a non-zero pair this clock, its sign
+    product and exponents); ``ctl`` (:func:`handover_signature`): ``ctl.copy``, the
+    snapshot takes the counters and the counters restart from this clock's pair (a
+    completed dot product handed over), and ``ctl.step``; ``read``
+    (:func:`snapshot_signature`): ``pp_lanes`` sign-magnitude values of snapshot entries
+    ``step * pp_lanes + j`` (0 for the entry without a counter: ``counted`` is
+    ``2^(n+1)``, or one fewer with ``fold_c3``).
 
     A counter is clocked only when its pair hits it, at a copy or at reset (which it carries
     in its enable), so each gates on its own; the snapshot is one register group clocked only
@@ -144,10 +172,9 @@ class CounterBank(Component):
         self.counted = self.entries - 1 if fold_c3 else self.entries
         self.steps = self.entries // pp_lanes
         super().__init__({
-            "live": In(1), "neg": In(1), "fx": In(n - 1), "fw": In(n - 1),
-            "copy": In(1), "step": In(range(max(self.steps, 2))),
-            "read_mag": Out(data.ArrayLayout(unsigned(width - 1), pp_lanes)),
-            "read_neg": Out(data.ArrayLayout(unsigned(1), pp_lanes)),
+            "pair": In(pair_signature(n)),
+            "ctl": In(handover_signature(self.steps)),
+            "read": Out(snapshot_signature(width - 1, pp_lanes)),
         })
 
     def _next(self, value, neg):
@@ -173,42 +200,44 @@ class CounterBank(Component):
 
     def elaborate(self, platform):
         m = Module()
+        pair, copy, step = self.pair, self.ctl.copy, self.ctl.step
         k = Signal(self.n, name="k")          # the exponent adder
-        m.d.comb += k.eq(self.fx + self.fw)
+        m.d.comb += k.eq(pair.fx + pair.fw)
         reset = ResetSignal()
         # No register of the bank changes without a live pair, a copy or the reset: the
         # flow's hierarchical clock gating clocks the whole bank only then.
         gate = Signal(name=CLOCK_GATE, attrs={"keep": 1})
-        m.d.comb += gate.eq(self.live | self.copy | reset)
+        m.d.comb += gate.eq(pair.live | copy | reset)
         snap = []
         for e in range(self.counted):
             hit = Signal(name=f"hit{e}")
-            m.d.comb += hit.eq(self.live & _entry_hit(e, self.offsets, k, self.fx, self.fw))
-            neg = self.neg & hit if self.isolate else self.neg
+            m.d.comb += hit.eq(pair.live & _entry_hit(e, self.offsets, k, pair.fx, pair.fw))
+            neg = pair.neg & hit if self.isolate else pair.neg
             c = Signal(self.width, name=f"cnt{e}", reset_less=True)
-            base = Mux(self.copy, 0, c)       # a copy restarts the count at this clock's pair
+            base = Mux(copy, 0, c)       # a copy restarts the count at this clock's pair
             # The next value is computed from the counter and its own (isolated) update
             # whether or not the counter is clocked, so it changes only when the counter
             # does: only a copy without a hit forces a zero in.
-            value = Mux(self.copy & ~hit, 0, self._next(base, neg))
-            with m.If(reset | hit | self.copy):   # one explicit enable, so the counter gates
+            value = Mux(copy & ~hit, 0, self._next(base, neg))
+            with m.If(reset | hit | copy):   # one explicit enable, so the counter gates
                 m.d.sync += c.eq(Mux(reset, 0, value))
             s = Signal(self.width, name=f"snap{e}", reset_less=True)
-            with m.If(self.copy):
+            with m.If(copy):
                 m.d.sync += s.eq(c)
             snap.append(s)
         for j in range(self.pp):
             group = [e * self.pp + j for e in range(self.steps)]
             raw = select([snap[e] if e < self.counted else Const(0, self.width)
-                           for e in group], self.step)
+                           for e in group], step)
             mag, neg = self._sign_magnitude(raw)
-            m.d.comb += [self.read_mag[j].eq(mag), self.read_neg[j].eq(neg)]
+            m.d.comb += [self.read.mag[j].eq(mag), self.read.neg[j].eq(neg)]
         return m
 
 
 class Lut(Component):
     """The run-time loaded LUT: ``counted`` unsigned ``width``-bit registers (reset to 0),
-    written by ``we``/``addr``/``data``, read ``pp_lanes`` at a time (``read[j]`` = entry
+    written through ``w`` (:func:`lut_write_signature`), read ``pp_lanes`` at a time
+    (``read[j]`` = entry
     ``step * pp_lanes + j``, 0 for the entry without a register).  The table is one
     clock-gating group, clocked only on writes and at reset."""
 
@@ -216,7 +245,7 @@ class Lut(Component):
         self.entries, self.counted, self.width, self.pp = entries, counted, width, pp_lanes
         self.steps = entries // pp_lanes
         super().__init__({
-            "we": In(1), "addr": In(range(entries)), "data": In(width),
+            "w": In(lut_write_signature(entries, width)),
             "step": In(range(max(self.steps, 2))),
             "read": Out(data.ArrayLayout(unsigned(width), pp_lanes)),
         })
@@ -231,16 +260,159 @@ class Lut(Component):
         # takes the data, the others keep their value through AND/OR selection (not a
         # multiplexer, which synthesis would merge back into a per-entry enable and give
         # every entry a gating cell clocked every cycle).
-        with m.If(reset | self.we):
+        with m.If(reset | self.w.we):
             for e, reg in enumerate(lut):
-                pick = (self.addr == e).replicate(self.width)
-                kept = (self.data & pick) | (reg & ~pick)
+                pick = (self.w.addr == e).replicate(self.width)
+                kept = (self.w.data & pick) | (reg & ~pick)
                 m.d.sync += reg.eq(Mux(reset, 0, kept))
         for j in range(self.pp):
             group = [e * self.pp + j for e in range(self.steps)]
             m.d.comb += self.read[j].eq(select([lut[e] if e < self.counted
                                                  else Const(0, self.width) for e in group],
                                                 self.step))
+        return m
+
+
+class LutWritePort(Component):
+    """The LUT's write port: a write beat is applied at once while the engine is ``idle``
+    (no completed dot product awaits post-processing); otherwise it is held in a register
+    (``pending``, which stalls the input) and applied in the first idle clock.  So a write
+    applies exactly to the dot products whose ``last`` beat comes after it.
+
+    Members: ``load`` (a LUT-write beat taken), ``addr``, ``data``, ``idle``; ``w`` (to
+    :class:`Lut`), ``pending``."""
+
+    def __init__(self, *, entries, width):
+        self.entries, self.width = entries, width
+        super().__init__({
+            "load": In(1), "addr": In(range(entries)), "data": In(width), "idle": In(1),
+            "w": Out(lut_write_signature(entries, width)), "pending": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        addr = Signal(range(self.entries), name="held_addr")
+        value = Signal(self.width, name="held_data")
+        with m.If(self.load & ~self.idle):
+            m.d.sync += [self.pending.eq(1), addr.eq(self.addr), value.eq(self.data)]
+        with m.If(self.pending & self.idle):
+            m.d.sync += self.pending.eq(0)
+        m.d.comb += [
+            self.w.we.eq((self.load | self.pending) & self.idle),
+            self.w.addr.eq(Mux(self.pending, addr, self.addr)),
+            self.w.data.eq(Mux(self.pending, value, self.data)),
+        ]
+        return m
+
+
+class HandOver(Component):
+    """The hand-over of completed dot products from the counters to the post-processor,
+    and the post-processor's step sequence (``steps`` steps per PE, PE after PE).
+
+    Members: ``done`` (a dot product's last pair beat taken this clock), ``issue`` (the
+    post-processor takes a step this clock); ``held`` (the counters hold a completed dot
+    product), ``busy`` (the snapshot is being post-processed: the step stream's valid),
+    ``idle`` (neither), ``pe`` and ``ctl`` (:func:`handover_signature`: ``copy``, and the
+    step as ``ctl.step``), ``first`` and ``last`` (the step is a PE's first or last).
+
+    The copy happens in the clock after ``done`` once the snapshot is free -- at once when
+    the post-processor is idle, or in the clock it issues its final step (that step reads
+    the snapshot in this clock, the copy writes it at the edge)."""
+
+    def __init__(self, *, steps, pes):
+        self.steps, self.pes = steps, pes
+        super().__init__({
+            "done": In(1), "issue": In(1),
+            "held": Out(1), "busy": Out(1), "idle": Out(1),
+            "pe": Out(range(max(pes, 2))), "ctl": Out(handover_signature(steps)),
+            "first": Out(1), "last": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        group, pe, copy = self.ctl.step, self.pe, self.ctl.copy
+        final_step = self.last & (pe == self.pes - 1)
+        m.d.comb += [
+            self.first.eq(group == 0),
+            self.last.eq(group == self.steps - 1),
+            self.idle.eq(~self.held & ~self.busy),
+            copy.eq(self.held & (~self.busy | (self.issue & final_step))),
+        ]
+        m.d.sync += self.held.eq(self.done | (self.held & ~copy))
+        with m.If(copy):
+            m.d.sync += self.busy.eq(1)
+        with m.Elif(self.issue & final_step):
+            m.d.sync += self.busy.eq(0)
+        with m.If(self.issue):
+            m.d.sync += group.eq(Mux(self.last, 0, group + 1))
+            if self.pes > 1:
+                with m.If(self.last):
+                    m.d.sync += pe.eq(Mux(pe == self.pes - 1, 0, pe + 1))
+        return m
+
+
+class PairDecoder(Component):
+    """The code pairs of a beat, decoded for the counter banks: the activation codes' zero
+    test once, shared by the PEs; per PE and lane the pair's ``live`` (the beat taken and
+    both codes non-zero), sign product and exponents (``pairs[p][l]``,
+    :func:`pair_signature`)."""
+
+    def __init__(self, *, n, lanes, pes):
+        self.n, self.lanes, self.pes = n, lanes, pes
+        codes = data.ArrayLayout(unsigned(n), lanes)
+        super().__init__({
+            "take": In(1), "x": In(codes),
+            "w": In(codes if pes == 1 else data.ArrayLayout(codes, pes)),
+            "pairs": Out(pair_signature(n)).array(pes, lanes),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        n, zero = self.n, 1 << (self.n - 1)
+        for lane in range(self.lanes):
+            cx = self.x[lane]
+            x_live = Signal(name=f"x_live{lane}")
+            m.d.comb += x_live.eq(self.take & (cx != zero))
+            for p in range(self.pes):
+                cw = (self.w if self.pes == 1 else self.w[p])[lane]
+                pair = self.pairs[p][lane]
+                m.d.comb += [
+                    pair.live.eq(x_live & (cw != zero)),
+                    pair.neg.eq(cx[n - 1] ^ cw[n - 1]),
+                    pair.fx.eq(cx[:n - 1]),
+                    pair.fw.eq(cw[:n - 1]),
+                ]
+        return m
+
+
+class StepMerge(Component):
+    """One post-processing step's counts: entry ``j`` of the step summed over PE ``pe``'s
+    lanes (``banks[p][l]``, :func:`snapshot_signature`), as sign-magnitude ``mag[j]``,
+    ``neg[j]`` of ``count_width`` bits (one lane: the bank's own values, untouched)."""
+
+    def __init__(self, *, pes, lanes, bank_width, count_width, pp_lanes):
+        self.pes, self.lanes, self.pp = pes, lanes, pp_lanes
+        self.count_width = count_width
+        super().__init__({
+            "banks": In(snapshot_signature(bank_width - 1, pp_lanes)).array(pes, lanes),
+            "pe": In(range(max(pes, 2))),
+            "mag": Out(data.ArrayLayout(unsigned(count_width), pp_lanes)),
+            "neg": Out(data.ArrayLayout(unsigned(1), pp_lanes)),
+        })
+
+    def _merged(self, banks, j):
+        if len(banks) == 1:
+            return banks[0].mag[j], banks[0].neg[j]
+        total = tree_sum(Mux(b.neg[j], -b.mag[j], b.mag[j]) for b in banks)
+        return Mux(total < 0, -total, total)[:self.count_width], total < 0
+
+    def elaborate(self, platform):
+        m = Module()
+        for j in range(self.pp):
+            per_pe = [self._merged(self.banks[p], j) for p in range(self.pes)]
+            mag = select([v[0] for v in per_pe], self.pe) if self.pes > 1 else per_pe[0][0]
+            neg = select([v[1] for v in per_pe], self.pe) if self.pes > 1 else per_pe[0][1]
+            m.d.comb += [self.mag[j].eq(mag), self.neg[j].eq(neg)]
         return m
 
 
@@ -393,115 +565,65 @@ class DnaTeqDotProduct(Component):
         output always ready."""
         return max(ceil(length / self.lanes), self.pes * self.steps)
 
-    def _merged(self, m, banks, j):
-        """``(magnitude, negative)`` of entry ``j`` of a step summed over a PE's lanes (one
-        lane: the bank's own sign-magnitude, untouched)."""
-        if len(banks) == 1:
-            return banks[0].read_mag[j], banks[0].read_neg[j]
-        total = tree_sum(Mux(b.read_neg[j], -b.read_mag[j], b.read_mag[j]) for b in banks)
-        width = self.count_width
-        return Mux(total < 0, -total, total)[:width], total < 0
-
-    def _weights(self, p):
-        beat = self.i.payload
-        return beat.w if self.pes == 1 else beat.w[p]
-
     def elaborate(self, platform):
         m = Module()
-        n, P, G = self.n, self.pp_lanes, self.steps
         beat = self.i.payload
 
         post = m.submodules.post = PostProcessor(
-            pp_lanes=P, count_width=self.count_width, lut_width=self.lut_width,
+            pp_lanes=self.pp_lanes, count_width=self.count_width, lut_width=self.lut_width,
             result_width=self.result_width)
         wiring.connect(m, post.o, wiring.flipped(self.o))
         lut = m.submodules.lut = Lut(entries=self.entries, counted=self.counted,
-                                     width=self.lut_width, pp_lanes=P)
+                                     width=self.lut_width, pp_lanes=self.pp_lanes)
+        port = m.submodules.lut_write = LutWritePort(entries=self.entries,
+                                                     width=self.lut_width)
+        ctrl = m.submodules.handover = HandOver(steps=self.steps, pes=self.pes)
+        decode = m.submodules.decode = PairDecoder(n=self.n, lanes=self.lanes, pes=self.pes)
+        merge = m.submodules.merge = StepMerge(
+            pes=self.pes, lanes=self.lanes, bank_width=self.bank_width,
+            count_width=self.count_width, pp_lanes=self.pp_lanes)
 
-        # ---- hand-over and the post-processor's steps: group g of PE pe of the snapshot
-        held = Signal(name="count_done")       # the counters hold a completed dot product
-        busy = Signal(name="pp_busy")          # the post-processor is reading the snapshot
-        copy = Signal(name="copy")
-        group = Signal(range(max(G, 2)), name="pp_group")
-        pe = Signal(range(max(self.pes, 2)), name="pp_pe")
-        issue = Signal(name="pp_issue")
-        last_group = group == G - 1
-        final_step = last_group & (pe == self.pes - 1)
-        # The snapshot is free once the post-processor issues its last step (that step reads
-        # it in this clock, the copy writes it at the edge).
-        m.d.comb += [issue.eq(post.i.valid & post.i.ready),
-                     copy.eq(held & (~busy | (issue & final_step)))]
-
-        # ---- input: ready never depends on the payload; a LUT write that cannot be applied
-        # yet is held (and the input with it) until no completed dot product waits for it.
-        pending = Signal(name="lut_pending")
-        p_addr = Signal(n + 1, name="lut_pending_addr")
-        p_data = Signal(self.lut_width, name="lut_pending_data")
-        idle = ~held & ~busy
-        m.d.comb += self.i.ready.eq(~(held & ~copy) & ~pending)
+        # ---- input: ready never depends on the payload; it is low while the counters hold
+        # a completed dot product the snapshot cannot take yet, or a LUT write is pending.
         take = Signal(name="take_pairs")
         load = Signal(name="take_lut")
         m.d.comb += [
+            self.i.ready.eq(~(ctrl.held & ~ctrl.ctl.copy) & ~port.pending),
             take.eq(self.i.valid & self.i.ready & ~beat.load),
             load.eq(self.i.valid & self.i.ready & beat.load),
+            port.load.eq(load), port.addr.eq(beat.addr), port.data.eq(beat.data),
+            port.idle.eq(ctrl.idle),
+            lut.step.eq(ctrl.ctl.step),
+            decode.take.eq(take), decode.x.eq(beat.x), decode.w.eq(beat.w),
+            ctrl.done.eq(take & beat.last),
+            ctrl.issue.eq(post.i.valid & post.i.ready),
+            merge.pe.eq(ctrl.pe),
         ]
-        with m.If(load & ~idle):
-            m.d.sync += [pending.eq(1), p_addr.eq(beat.addr), p_data.eq(beat.data)]
-        with m.If(pending & idle):
-            m.d.sync += pending.eq(0)
-        m.d.comb += [
-            lut.we.eq((load | pending) & idle),
-            lut.addr.eq(Mux(pending, p_addr, beat.addr)),
-            lut.data.eq(Mux(pending, p_data, beat.data)),
-            lut.step.eq(group),
-        ]
+        wiring.connect(m, port.w, lut.w)
 
-        # ---- decode (the activation codes once, shared by the PEs) and the counter banks
-        banks = [[None] * self.lanes for _ in range(self.pes)]
-        for lane in range(self.lanes):
-            cx = beat.x[lane]
-            x_live = Signal(name=f"x_live{lane}")
-            m.d.comb += x_live.eq(take & (cx != self.zero_code))
-            for p in range(self.pes):
-                cw = self._weights(p)[lane]
-                bank = CounterBank(n=n, width=self.bank_width, pp_lanes=P,
+        # ---- the counter banks: one per PE and lane, between the decoder and the merge
+        banks = []
+        for p in range(self.pes):
+            for lane in range(self.lanes):
+                bank = CounterBank(n=self.n, width=self.bank_width, pp_lanes=self.pp_lanes,
                                    fold_c3=self.fold_c3, isolate=self.isolate,
                                    counter=self.counter)
                 m.submodules[f"bank_p{p}_l{lane}"] = bank
-                banks[p][lane] = bank
-                m.d.comb += [
-                    bank.live.eq(x_live & (cw != self.zero_code)),
-                    bank.neg.eq(cx[n - 1] ^ cw[n - 1]),
-                    bank.fx.eq(cx[:n - 1]),
-                    bank.fw.eq(cw[:n - 1]),
-                    bank.copy.eq(copy),
-                    bank.step.eq(group),
-                ]
+                wiring.connect(m, decode.pairs[p][lane], bank.pair)
+                wiring.connect(m, bank.read, merge.banks[p][lane])
+                banks.append(bank)
+        wiring.connect(m, ctrl.ctl, *(bank.ctl for bank in banks))
 
-        # ---- hand-over bookkeeping and the step counters
-        m.d.sync += held.eq((take & beat.last) | (held & ~copy))
-        with m.If(copy):
-            m.d.sync += busy.eq(1)
-        with m.Elif(issue & final_step):
-            m.d.sync += busy.eq(0)
-        with m.If(issue):
-            m.d.sync += group.eq(Mux(last_group, 0, group + 1))
-            if self.pes > 1:
-                with m.If(last_group):
-                    m.d.sync += pe.eq(Mux(pe == self.pes - 1, 0, pe + 1))
+        # ---- one post-processing step: PE pe's merged counts, the LUT entries beside them
+        m.d.comb += [post.i.valid.eq(ctrl.busy), post.i.payload.first.eq(ctrl.first),
+                     post.i.payload.last.eq(ctrl.last)]
+        for j in range(self.pp_lanes):
+            m.d.comb += [post.i.payload.mag[j].eq(merge.mag[j]),
+                         post.i.payload.neg[j].eq(merge.neg[j]),
+                         post.i.payload.lut[j].eq(lut.read[j])]
 
         # What proofs read of this elaboration (tb.proofs): the hand-over state.
-        self.probes = SimpleNamespace(held=held, busy=busy, pe=pe, group=group,
-                                      last_issued=issue & last_group, take=take)
-
-        # ---- one post-processing step: PE pe's lanes merged, the LUT entries beside them
-        m.d.comb += [post.i.valid.eq(busy), post.i.payload.first.eq(group == 0),
-                     post.i.payload.last.eq(last_group)]
-        for j in range(P):
-            per_pe = [self._merged(m, [banks[p][lane] for lane in range(self.lanes)], j)
-                      for p in range(self.pes)]
-            mag = select([v[0] for v in per_pe], pe) if self.pes > 1 else per_pe[0][0]
-            neg = select([v[1] for v in per_pe], pe) if self.pes > 1 else per_pe[0][1]
-            m.d.comb += [post.i.payload.mag[j].eq(mag), post.i.payload.neg[j].eq(neg),
-                         post.i.payload.lut[j].eq(lut.read[j])]
+        self.probes = SimpleNamespace(held=ctrl.held, busy=ctrl.busy, pe=ctrl.pe,
+                                      group=ctrl.ctl.step, take=take,
+                                      last_issued=ctrl.issue & ctrl.last)
         return m

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from amaranth import (Cat, Const, Elaboratable, Module, Mux, ResetSignal, Signal, Value, signed,
+from amaranth import (Const, Elaboratable, Module, Mux, ResetSignal, Signal, Value, signed,
                       unsigned)
 from amaranth.asserts import AnyConst, AnySeq
 from amaranth.hdl import Assert, Assume
@@ -542,26 +542,25 @@ class CounterBankSpec(Elaboratable):
         m = Module()
         dut = _elaborated(m, "dut", CounterBank(**self.params), platform)
         n, width, pp = dut.n, dut.width, dut.pp
-        for port, bits in (("live", 1), ("neg", 1), ("fx", n - 1), ("fw", n - 1),
-                           ("copy", 1)):
-            m.d.comb += getattr(dut, port).eq(AnySeq(bits))
-        m.d.comb += dut.step.eq(AnySeq(len(dut.step)))
-        m.d.comb += Assume(dut.step < dut.steps)
+        pair, ctl = dut.pair, dut.ctl
+        for port in (pair.live, pair.neg, pair.fx, pair.fw, ctl.copy, ctl.step):
+            m.d.comb += port.eq(AnySeq(len(port)))
+        m.d.comb += Assume(ctl.step < dut.steps)
         M = 1 << (n - 1)
         count = [Signal(signed(width), name=f"ref_cnt{e}") for e in range(4 * M)]
         snap = [Signal(signed(width), name=f"ref_snap{e}") for e in range(4 * M)]
-        k = dut.fx + dut.fw
+        k = pair.fx + pair.fw
         for e in range(4 * M):
             if e < 2 * M - 1:
                 hit = k == e
             elif e < 3 * M - 1:
-                hit = dut.fx == e - (2 * M - 1)
+                hit = pair.fx == e - (2 * M - 1)
             elif e < 4 * M - 1:
-                hit = dut.fw == e - (3 * M - 1)
+                hit = pair.fw == e - (3 * M - 1)
             else:
                 hit = Const(1)
-            move = Mux(dut.live & hit, Mux(dut.neg, -1, 1), 0)
-            with m.If(dut.copy):
+            move = Mux(pair.live & hit, Mux(pair.neg, -1, 1), 0)
+            with m.If(ctl.copy):
                 m.d.sync += [snap[e].eq(count[e]), count[e].eq(move)]
             with m.Else():
                 m.d.sync += count[e].eq(count[e] + move)
@@ -569,11 +568,11 @@ class CounterBankSpec(Elaboratable):
             entries = [snap[e * pp + j] if e * pp + j < dut.counted else Const(0, signed(width))
                        for e in range(dut.steps)]
             want = Signal(signed(width), name=f"want{j}")
-            with m.Switch(dut.step):
+            with m.Switch(ctl.step):
                 for step, value in enumerate(entries):
                     with m.Case(step):
                         m.d.comb += want.eq(value)
-            mag, neg = dut.read_mag[j], dut.read_neg[j]
+            mag, neg = dut.read.mag[j], dut.read.neg[j]
             m.d.comb += Assert(Mux(neg, -mag, mag) == want + int(self.broken))
         return m
 

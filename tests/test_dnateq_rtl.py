@@ -7,13 +7,14 @@ import pytest
 from amaranth.sim import Simulator
 
 from quantrtl.golden import dnateq as g
-from quantrtl.hw.dnateq import CounterBank, DnaTeqDotProduct, PostProcessor
+from quantrtl.hw.dnateq import (CounterBank, DnaTeqDotProduct, HandOver, Lut, LutWritePort,
+                              PairDecoder, PostProcessor, StepMerge)
 from quantrtl.blocks import adapter_for
 
 
 def _simulate(dut, bench):
     sim = Simulator(dut)
-    sim.add_clock(10e-9)
+    sim.add_clock(10e-9, if_exists=True)   # combinational parts have no clock
     sim.add_testbench(bench)
     sim.run()
 
@@ -97,11 +98,11 @@ def test_counter_bank_counts_and_snapshots(counter):
     async def bench(ctx):
         def drive(x, w, copy=0):
             live = x != m and w != m
-            ctx.set(bank.live, int(live))
-            ctx.set(bank.neg, (x >> (n - 1)) ^ (w >> (n - 1)))
-            ctx.set(bank.fx, x & (m - 1))
-            ctx.set(bank.fw, w & (m - 1))
-            ctx.set(bank.copy, copy)
+            ctx.set(bank.pair.live, int(live))
+            ctx.set(bank.pair.neg, (x >> (n - 1)) ^ (w >> (n - 1)))
+            ctx.set(bank.pair.fx, x & (m - 1))
+            ctx.set(bank.pair.fw, w & (m - 1))
+            ctx.set(bank.ctl.copy, copy)
         for x, w in first:
             drive(x, w)
             await ctx.tick()
@@ -113,18 +114,18 @@ def test_counter_bank_counts_and_snapshots(counter):
             await ctx.tick()
         async def check_snapshot(counts):
             for step in range(bank.steps):
-                ctx.set(bank.step, step)
+                ctx.set(bank.ctl.step, step)
                 await ctx.delay(1e-9)
                 for j in range(2):
                     e = step * 2 + j
-                    mag = ctx.get(bank.read_mag[j])
-                    value = -mag if ctx.get(bank.read_neg[j]) else mag
+                    mag = ctx.get(bank.read.mag[j])
+                    value = -mag if ctx.get(bank.read.neg[j]) else mag
                     assert value == (counts[e] if e < bank.counted else 0), (e, value)
-        ctx.set(bank.live, 0)
+        ctx.set(bank.pair.live, 0)
         await check_snapshot(want[0])
-        ctx.set(bank.copy, 1)           # hand over the second part
+        ctx.set(bank.ctl.copy, 1)           # hand over the second part
         await ctx.tick()
-        ctx.set(bank.copy, 0)
+        ctx.set(bank.ctl.copy, 0)
         await check_snapshot(want[1])
     _simulate(bank, bench)
 
@@ -173,3 +174,171 @@ def test_fold_c3_is_the_same_dot_product():
     with pytest.raises(ValueError, match="may exceed int64"):
         g.dot_product(np.zeros((1, 1 << 17), int), np.zeros((1, 1 << 17), int),
                       np.full(32, (1 << 48) - 1), n=4)
+
+
+def _one_pair_counts(dut, ctx, p, lane, n):
+    """The entry-space counts of the pair ``pairs[p][lane]`` of a :class:`PairDecoder`
+    (as a counter bank moves them: C0[fx+fw], C1[fx], C2[fw], C3 by the sign product)."""
+    m = 1 << (n - 1)
+    pair = dut.pairs[p][lane]
+    counts = np.zeros(4 * m, dtype=np.int64)
+    if ctx.get(pair.live):
+        sign = -1 if ctx.get(pair.neg) else 1
+        fx, fw = ctx.get(pair.fx), ctx.get(pair.fw)
+        for e in (fx + fw, 2 * m - 1 + fx, 3 * m - 1 + fw, 4 * m - 1):
+            counts[e] += sign
+    return counts
+
+
+@pytest.mark.parametrize("pes", [1, 3])
+def test_pair_decoder_moves_the_golden_counters(pes):
+    """Every code pair (zero codes included) decodes to the counter moves of
+    golden.dnateq.counters of that single pair; nothing moves when the beat is not taken."""
+    n, lanes = 4, 2
+    dut = PairDecoder(n=n, lanes=lanes, pes=pes)
+    rng = np.random.default_rng(11)
+
+    async def bench(ctx):
+        for trial in range(200):
+            take = int(trial % 7 != 0)
+            x = rng.integers(0, 1 << n, size=lanes)
+            w = rng.integers(0, 1 << n, size=(pes, lanes))
+            x[rng.random(lanes) < 0.2] = 1 << (n - 1)
+            ctx.set(dut.take, take)
+            for lane in range(lanes):
+                ctx.set(dut.x[lane], int(x[lane]))
+                for p in range(pes):
+                    port = dut.w[lane] if pes == 1 else dut.w[p][lane]
+                    ctx.set(port, int(w[p, lane]))
+            await ctx.delay(1e-9)
+            for p in range(pes):
+                for lane in range(lanes):
+                    want = g.counters(x[None, lane:lane + 1], w[None, p, lane:lane + 1], n)[0]
+                    got = _one_pair_counts(dut, ctx, p, lane, n)
+                    assert np.array_equal(got, want * take), (trial, p, lane)
+    _simulate(dut, bench)
+
+
+def test_step_merge_sums_lanes_per_pe():
+    """Entry counts of every lane's snapshot (sign-magnitude) merge to the golden counters
+    of all the lanes' pairs together, for the PE selected, at every step."""
+    n, lanes, pes, pp = 3, 3, 2, 4
+    width = 7
+    dut = StepMerge(pes=pes, lanes=lanes, bank_width=width, count_width=8, pp_lanes=pp)
+    rng = np.random.default_rng(5)
+    m = 1 << (n - 1)
+    entries = 4 * m
+
+    async def bench(ctx):
+        for trial in range(20):
+            x = rng.integers(0, 2 * m, size=(pes, lanes, 20))
+            w = rng.integers(0, 2 * m, size=(pes, lanes, 20))
+            per_lane = np.array([[g.counters(x[p, lane][None], w[p, lane][None], n)[0]
+                                  for lane in range(lanes)] for p in range(pes)])
+            want = [g.counters(x[p].reshape(1, -1), w[p].reshape(1, -1), n)[0]
+                    for p in range(pes)]
+            for step in range(entries // pp):
+                for p in range(pes):
+                    for lane in range(lanes):
+                        bank = dut.banks[p][lane]
+                        for j in range(pp):
+                            v = int(per_lane[p, lane, step * pp + j])
+                            ctx.set(bank.mag[j], abs(v))
+                            ctx.set(bank.neg[j], int(v < 0))
+                pe = int(rng.integers(0, pes))
+                ctx.set(dut.pe, pe)
+                await ctx.delay(1e-9)
+                for j in range(pp):
+                    mag, neg = ctx.get(dut.mag[j]), ctx.get(dut.neg[j])
+                    assert (-mag if neg else mag) == want[pe][step * pp + j], (trial, step, j)
+    _simulate(dut, bench)
+
+
+def test_lut_and_write_port_hold_writes_until_idle():
+    """The LUT reads back what was written (the folded C3 entry as 0, its writes ignored);
+    a write while the engine is busy is held (``pending``) and lands in the first idle
+    clock, so the table a dot product uses is golden.dnateq.dot_product's ``lut``."""
+    n, pp, width = 3, 4, 10
+    entries = g.num_entries(n)
+    port, lut = LutWritePort(entries=entries, width=width), Lut(
+        entries=entries, counted=entries - 1, width=width, pp_lanes=pp)
+    from amaranth import Module
+    from amaranth.lib import wiring
+    top = Module()
+    top.submodules.port, top.submodules.lut = port, lut
+    wiring.connect(top, port.w, lut.w)
+    rng = np.random.default_rng(8)
+    table = np.zeros(entries, dtype=np.int64)
+
+    async def bench(ctx):
+        async def read_all():
+            out = []
+            for step in range(entries // pp):
+                ctx.set(lut.step, step)
+                await ctx.delay(1e-9)
+                out += [ctx.get(lut.read[j]) for j in range(pp)]
+            return np.array(out)
+        for trial in range(60):
+            addr, value = int(rng.integers(0, entries)), int(rng.integers(0, 1 << width))
+            busy = trial % 3 == 0
+            ctx.set(port.idle, int(not busy))
+            ctx.set(port.load, 1)
+            ctx.set(port.addr, addr)
+            ctx.set(port.data, value)
+            await ctx.tick()
+            ctx.set(port.load, 0)
+            if busy:                     # held: the table has not changed yet
+                assert ctx.get(port.pending) == 1
+                assert np.array_equal(await read_all(), table)
+                for _ in range(int(rng.integers(0, 3))):
+                    await ctx.tick()     # still busy, still held
+                    assert ctx.get(port.pending) == 1
+                ctx.set(port.idle, 1)
+                await ctx.tick()
+            assert ctx.get(port.pending) == 0
+            if addr != entries - 1:      # folded C3: no register, the write is ignored
+                table[addr] = value
+            assert np.array_equal(await read_all(), table), trial
+        # The table read is golden's: a dot product through it matches dot_product.
+        cx = rng.integers(0, 8, size=(4, 10))
+        cw = rng.integers(0, 8, size=(4, 10))
+        assert np.array_equal(g.dot_product(cx, cw, await read_all(), n=n, fold_c3=True),
+                              g.dot_product(cx, cw, table, n=n, fold_c3=True))
+    _simulate(top, bench)
+
+
+@pytest.mark.parametrize("pes, steps", [(1, 4), (3, 2), (2, 1)])
+def test_hand_over_schedule(pes, steps):
+    """Completed dot products (``done``) under random step acceptance: each is copied once
+    the snapshot is free and post-processed as ``pes x steps`` steps in PE-major order,
+    ``first``/``last`` marking each PE's steps; none lost, none repeated (a reference model
+    of the schedule the golden cycle model assumes: ``cycles_per_dot_product``)."""
+    dut = HandOver(steps=steps, pes=pes)
+    rng = np.random.default_rng(pes * 10 + steps)
+
+    async def bench(ctx):
+        queue, done_count, issued = [], 0, []
+        for cycle in range(600):
+            accept = int(rng.random() < 0.7)
+            busy = ctx.get(dut.busy)
+            ctx.set(dut.issue, int(busy and accept))
+            await ctx.delay(1e-9)
+            # The engine's input takes a last beat only while the counters are free.
+            free = not ctx.get(dut.held) or ctx.get(dut.ctl.copy)
+            done = int(free and rng.random() < 0.15)
+            ctx.set(dut.done, done)
+            await ctx.delay(1e-9)
+            assert ctx.get(dut.idle) == int(not ctx.get(dut.held) and not busy)
+            if busy and accept:
+                issued.append((ctx.get(dut.pe), ctx.get(dut.ctl.step),
+                               ctx.get(dut.first), ctx.get(dut.last)))
+            if ctx.get(dut.ctl.copy):
+                queue.append(done_count)
+            done_count += done
+            await ctx.tick()
+        whole = len(issued) // (pes * steps) * (pes * steps)
+        want = [(p, s, int(s == 0), int(s == steps - 1)) for _ in range(whole // (pes * steps))
+                for p in range(pes) for s in range(steps)]
+        assert issued[:whole] == want and len(queue) >= whole // (pes * steps)
+        assert done_count - len(queue) in (0, 1) and done_count > 10
+    _simulate(dut, bench)
