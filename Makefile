@@ -9,20 +9,25 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.quantrtl-installed
 SIM    ?= verilator
 WAVES  ?= 0
+COVERAGE ?= 0
 PYTEST_ARGS ?=
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 
 export WAVES
+export COVERAGE
 
 .PHONY: all venv icarus verilog sim synth headline test bench experiments summary clean \
-	distclean help fuzz formal
+	distclean help fuzz formal coverage
 
 all: verilog sim synth headline summary
 
 help:
 	@sed -n '1,4p' Makefile | sed 's/^# \{0,1\}//'
 	@echo "  make verilog   RTL of every block (default parameters) into build/rtl/"
-	@echo "  make sim       cocotb testbenches on SIM=verilator|icarus (WAVES=1 for waveforms)"
+	@echo "  make sim       cocotb testbenches on SIM=verilator|icarus (WAVES=1 for waveforms,"
+	@echo "                 COVERAGE=1 for Verilator toggle coverage)"
+	@echo "  make coverage  functional coverage of every block's default cocotb run, closure"
+	@echo "                 checked, into build/reports/coverage.json"
 	@echo "  make synth     Yosys area/timing/energy reports of every block, without and with"
 	@echo "                 clock gating, into build/reports/ (SYNTH_ARGS='--sweep mac:lanes=1,2,4'"
 	@echo "                 ...; python -m quantrtl.synth --help)"
@@ -72,6 +77,11 @@ summary: $(STAMP)
 
 test: $(STAMP) icarus
 	QUANTRTL_SIMS=verilator,icarus $(PY) -m pytest -n $(JOBS) tests $(PYTEST_ARGS)
+
+coverage: $(STAMP) icarus
+	QUANTRTL_SIMS=verilator,icarus $(PY) -m pytest -n $(JOBS) tests/test_sim.py \
+		tests/test_coverage.py $(PYTEST_ARGS)
+	@$(PY) -m quantrtl.tb.coverage
 
 bench: $(STAMP) icarus
 	$(PY) -m quantrtl.bench -o build/bench $(BENCH_ARGS)

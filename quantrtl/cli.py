@@ -10,6 +10,9 @@ from pathlib import Path
 from .blocks import BLOCKS, get_block
 from .spec import check_probability, check_writable_dir, check_writable_file
 
+# Above this many outputs `quantrtl run` uses the vector player (`--harness auto`).
+PLAYER_THRESHOLD = 4096
+
 __all__ = ["main"]
 
 
@@ -105,9 +108,24 @@ def cmd_run(args, extra) -> int:
     check_probability("ready_probability", args.ready_probability)
     out_path = check_writable_file(args.output)
     vectors = load_vectors(args.vectors)
-    result = run_block(
-        block.name, params, vectors, sim=args.sim, seed=args.seed, waves=args.waves,
-        valid_probability=args.valid_probability, ready_probability=args.ready_probability)
+    harness = args.harness
+    if harness == "auto":     # the batch player where a run is large (and no waves wanted)
+        adapter = block.adapter(block.build(params))
+        adapter.encode(vectors)             # validates before anything is built
+        harness = ("player" if adapter.count(vectors) > PLAYER_THRESHOLD and not args.waves
+                   else "cocotb")
+    if harness == "player":
+        if args.waves:
+            raise ValueError("--waves needs --harness cocotb (the player records no waves)")
+        from quantrtl.tb.player import play
+        result = play(block.name, params, vectors, sim=args.sim, seed=args.seed,
+                      valid_probability=args.valid_probability,
+                      ready_probability=args.ready_probability, check=False).as_run_result()
+    else:
+        result = run_block(
+            block.name, params, vectors, sim=args.sim, seed=args.seed, waves=args.waves,
+            valid_probability=args.valid_probability,
+            ready_probability=args.ready_probability)
     rtl, expected = result.rtl, result.expected
     output = block.adapter(block.build(params)).output
     same_size = rtl.shape == np.shape(expected)
@@ -123,7 +141,8 @@ def cmd_run(args, extra) -> int:
     status = "".join(f", {name}={value} (golden {result.golden_status[name]})"
                      for name, value in result.status.items())
     count = "" if same_size else f" (golden: {np.size(expected)})"
-    print(f"{block.name} on {args.sim}: {rtl.size} outputs{count} in {result.cycles} cycles, "
+    print(f"{block.name} on {args.sim} ({harness}): {rtl.size} outputs{count} in "
+          f"{result.cycles} cycles, "
           f"{rtl.size - bad if same_size else 0} match the golden model, "
           f"{bad if same_size else 'all'} differ{status} -> {out_path}")
     return 0 if same_size and bad == 0 and status_ok else 1
@@ -192,6 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="seed of the random stalls")
     p.add_argument("--valid-probability", type=float, default=1.0,
                    help="chance per cycle that an input beat is offered (input gaps)")
+    p.add_argument("--harness", default="auto", choices=["auto", "player", "cocotb"],
+                   help=f"player: stimulus in memories inside a generated wrapper, checked "
+                        f"at the end (fast); cocotb: beat by beat through the drivers; "
+                        f"auto (default): the player above {PLAYER_THRESHOLD} outputs")
     p.add_argument("--ready-probability", type=float, default=1.0,
                    help="chance per cycle that the output is ready (backpressure)")
     p.set_defaults(func=cmd_run)

@@ -1,5 +1,5 @@
-"""The summary printed at the end of ``make all``: emitted RTL, simulation results and the
-synthesis headline."""
+"""The summary printed at the end of ``make all``: emitted RTL, simulation results, functional
+coverage and the synthesis headline."""
 
 from __future__ import annotations
 
@@ -62,6 +62,24 @@ def _synthesis(reports: Path) -> list:
     return out
 
 
+def _coverage(reports: Path, sim_dir: Path) -> list:
+    """The functional coverage table: ``reports/coverage.json`` (written at the end of a
+    pytest session that simulated), else a merge of the run files beside ``sim_dir``."""
+    from quantrtl.tb.coverage import merge, run_files, table
+    path = reports / "coverage.json"
+    runs = sim_dir.parent / "coverage"
+    if path.exists():
+        report, where = json.loads(path.read_text()), str(path)
+    elif run_files(runs):
+        report, where = merge(directory=runs), f"{runs}/ (not merged yet)"
+    else:
+        return ["", "functional coverage: none yet: run 'make sim' or 'make test'"]
+    meta = report.get("meta", {})
+    out = ["", f"functional coverage in {where}: {meta.get('runs', 0)} runs on "
+               f"{', '.join(meta.get('simulators', [])) or '-'} (latest run of each):"]
+    return out + table(report)
+
+
 def summarise(rtl_dir: Path, sim_dir: Path, reports: Path | None = None) -> str:
     out = ["", "== quantrtl summary ==", "", f"RTL in {rtl_dir}/:"]
     out.append(f"  {'block':<10} {'file':<24} {'lines':>6} {'latency':>8}  parameters")
@@ -86,5 +104,6 @@ def summarise(rtl_dir: Path, sim_dir: Path, reports: Path | None = None) -> str:
         bad = sum(r[4] for r in rows)
         out.append(f"  total: {total} cocotb tests, {bad} failed")
     if reports is not None:
+        out += _coverage(reports, sim_dir)
         out += _synthesis(reports)
     return "\n".join(out)

@@ -6,10 +6,12 @@ from cocotb.triggers import ClockCycles, gather, with_timeout
 
 from quantrtl.vectors import CLOCK_PERIOD_NS
 from quantrtl.vectors.adapters import input_streams, output_decoder
+from quantrtl.vectors.codec import PayloadCodec
 from quantrtl.vectors.cycles import deadline
+from . import coverage
 from .streams import Scoreboard, StreamSink, StreamSource
 
-__all__ = ["run_beats", "run_vectors", "run_packets", "read_status"]
+__all__ = ["run_beats", "run_vectors", "run_packets", "read_status", "cover_config"]
 
 
 def read_status(adapter, dut) -> dict:
@@ -21,10 +23,15 @@ def read_status(adapter, dut) -> dict:
     return adapter.status({p: int(getattr(dut, p).value) for p in ports})
 
 
+def cover_config(env):
+    """The configuration :mod:`tb.coverage` samples a test's runs under."""
+    return (env.block.name, env.component)
+
 
 async def run_beats(env, streams, *, expected, decode=int, flatten=False, timeout,
                     count=None, valid_probability=1.0, ready_probability=1.0,
-                    drain_cycles=64, expected_status=None, context=None, name="o"):
+                    drain_cycles=64, expected_status=None, context=None, name="o",
+                    cover=None):
     """Drive the payload words of ``streams`` (``{port: words}``, concurrently) into the
     design, collect the output stream ``o`` and check it against ``expected``, in order.
 
@@ -34,8 +41,9 @@ async def run_beats(env, streams, *, expected, decode=int, flatten=False, timeou
     protocol (and waits for ``count`` transfers).  Fails on a mismatch, a missing or an
     extra transfer (the output is watched for ``drain_cycles`` after the last expected one),
     a stream protocol violation, or
-    more than ``timeout`` cycles -- never hangs.  Returns the sink (``received``,
-    ``transfer_cycles``)."""
+    more than ``timeout`` cycles -- never hangs.  ``cover(sink, sources)`` is called once the
+    run has passed its checks (functional coverage sampling).  Returns the sink
+    (``received``, ``transfer_cycles``)."""
     dut = env.dut
     sink = StreamSink(dut, "o", dut.clk, rng=env.random, ready_probability=ready_probability,
                       decode=decode, flatten=flatten).start()
@@ -55,6 +63,8 @@ async def run_beats(env, streams, *, expected, decode=int, flatten=False, timeou
     if expected is not None:
         Scoreboard(f"{env.block.name}.{name}", env.log).check(expected, sink.received,
                                                              context=context)
+    if cover is not None:
+        cover(sink, sources)
     return sink
 
 
@@ -65,7 +75,9 @@ async def run_vectors(env, vectors, *, valid_probability=1.0, ready_probability=
 
     An adapter with ``side_streams(vectors) -> {port: words}`` (e.g. DQA's error stream
     ``e``) has those streams driven concurrently, with the same ``valid_probability``;
-    one with ``status_ports`` has them compared with its golden status.
+    one with ``status_ports`` has them compared with its golden status.  A run that gets
+    through its checks is sampled for functional coverage (:func:`tb.coverage.sample`: the
+    vector set, the outputs, the input and output transfer cycles, idles and waits).
 
     Returns ``(received, sink)``.
     """
@@ -77,6 +89,7 @@ async def run_vectors(env, vectors, *, valid_probability=1.0, ready_probability=
     count = adapter.count(vectors)
     decode, flatten = output_decoder(adapter, c)
     slack = 4 * ((c.latency or 4) + 4)
+    traces = []
     timeout = deadline(adapter, c, vectors, streams, count, valid_probability,
                        ready_probability)
     sink = await run_beats(
@@ -84,13 +97,15 @@ async def run_vectors(env, vectors, *, valid_probability=1.0, ready_probability=
         decode=decode, flatten=flatten, timeout=timeout, valid_probability=valid_probability,
         ready_probability=ready_probability,
         drain_cycles=drain_cycles if drain_cycles is not None else slack, name=adapter.output,
-        context=lambda k: {n: v[k] for n, v in vectors.items() if getattr(v, "ndim", 0)})
+        context=lambda k: {n: v[k] for n, v in vectors.items() if getattr(v, "ndim", 0)},
+        cover=lambda sink, sources: traces.append(coverage.stream_trace(sources["i"], sink)))
     if check and adapter.status_ports:
         status, want = read_status(adapter, dut), adapter.golden_status(vectors)
         if status != want:
             raise AssertionError(f"{env.block.name} status {status}, golden {want}")
     if not check and len(sink.received) != count:
         raise AssertionError(f"expected {count} transfers, received {len(sink.received)}")
+    coverage.sample(cover_config(env), vectors, sink.received, traces[0])
     return sink.received, sink
 
 
@@ -103,11 +118,18 @@ async def run_packets(env, beats, *, expected, error=0, valid_probability=1.0,
     from quantrtl.vectors.huffman import HuffmanAdapter
     expected = [int(v) for v in expected]
     rate = max(min(valid_probability, ready_probability), 0.01)
+    codec = PayloadCodec(env.component.input_layout)
+
+    def cover(sink, sources):
+        tuples = [tuple(codec.unpack(word)[f] for f in ("kind", "index", "data", "last"))
+                  for word in beats]
+        trace = dict(coverage.stream_trace(sources["i"], sink), error_kind=error)
+        coverage.sample(cover_config(env), tuples, sink.received, trace)
     sink = await run_beats(
         env, {"i": beats}, expected=expected, flatten=True,
         decode=HuffmanAdapter(env.component).decode_output,
         timeout=int((len(beats) + len(expected)) / rate * 4) + 400,
         valid_probability=valid_probability, ready_probability=ready_probability,
         drain_cycles=drain_cycles, name="symbols",
-        expected_status={"error_kind": error, "error": int(error != 0)})
+        expected_status={"error_kind": error, "error": int(error != 0)}, cover=cover)
     return list(sink.received), sink

@@ -65,23 +65,38 @@ class StreamSource:
         self.rng = rng or random.Random(0)
         self.valid_probability = valid_probability
         self.sent = 0
+        # Per accepted beat: its transfer cycle (counted in the clocks spent sending),
+        # the cycles valid was held low before it, the cycles it waited for ready.
+        self.cycles = 0
+        self.transfer_cycles: list[int] = []
+        self.idles: list[int] = []
+        self.waits: list[int] = []
         self.valid.value = 0
 
     async def send(self, words) -> None:
         """Send every word of ``words``; returns once the last one is accepted."""
         for word in words:
+            idle = wait = 0
             while self.valid_probability < 1.0 and self.rng.random() >= self.valid_probability:
                 self.valid.value = 0
                 await RisingEdge(self.clock)
+                self.cycles += 1
+                idle += 1
             self.payload.value = word
             self.valid.value = 1
             while True:
                 await ReadOnly()
                 accepted = bool(self.ready.value)
+                cycle = self.cycles
                 await RisingEdge(self.clock)
+                self.cycles += 1
                 if accepted:
                     break
+                wait += 1
             self.sent += 1
+            self.transfer_cycles.append(cycle)
+            self.idles.append(idle)
+            self.waits.append(wait)
         self.valid.value = 0
 
 
@@ -103,12 +118,14 @@ class StreamMonitor(BackgroundProcess):
         self.beats: list = []           # decode(word) of each transfer (items per beat)
         self.cycles = 0
         self.transfer_cycles: list[int] = []
+        self.waits: list[int] = []      # cycles each transfer waited with ready low
 
     def _drive(self) -> None:
         """Set this cycle's inputs of the stream (a passive monitor sets none)."""
 
     async def _run(self):
         stalled_word = None
+        stalled = 0
         while True:
             self._drive()
             await ReadOnly()
@@ -128,11 +145,13 @@ class StreamMonitor(BackgroundProcess):
                 else:
                     self.received.append(value)
                 self.transfer_cycles.append(self.cycles)
-                stalled_word = None
+                self.waits.append(stalled)
+                stalled_word, stalled = None, 0
             elif valid:
                 stalled_word = word
+                stalled += 1
             else:
-                stalled_word = None
+                stalled_word, stalled = None, 0
             await RisingEdge(self.clock)
             self.cycles += 1
 

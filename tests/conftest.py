@@ -5,13 +5,26 @@ simulator that is missing is skipped with its reason, unless it is also listed i
 ``QUANTRTL_REQUIRE_SIMS`` (as CI does), in which case its tests fail.  ``tech`` is the osu018
 library (the tests that need it skip with the reason when it cannot be fetched);
 ``tiny_netlist`` builds a hand-written mapped netlist of library cells.
+
+Functional coverage (``tests/test_coverage.py``): each pytest session gets an id
+(``QUANTRTL_TESTRUN``, shared with the xdist workers); every finished ``tests/test_sim.py``
+case leaves a marker under ``build/coverage/.testrun/<id>/`` so that the coverage closure
+tests, collected last, wait for the session's simulations of their block instead of running
+them again; at the end of a session that simulated, the latest runs are merged into
+``build/reports/coverage.json``.
 """
 
+import hashlib
 import os
+import shutil
+import uuid
+from pathlib import Path
 
 import pytest
 
 from quantrtl.tb.runner import SIMULATORS, simulator_status
+
+COVERAGE_DIR = Path("build") / "coverage"
 
 
 def _listed(var, default):
@@ -63,3 +76,39 @@ def tiny_netlist(tech, tmp_path):
         path.write_text(json.dumps({"modules": {"tiny": module}}))
         return load_netlist(path, lib, "tiny")
     return build
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "closure: a coverage closure test (runs after the "
+                            "simulations it merges)")
+    if not hasattr(config, "workerinput"):          # the session's controller
+        os.environ["QUANTRTL_TESTRUN"] = uuid.uuid4().hex
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: item.get_closest_marker("closure") is not None)
+
+
+def testrun_marker(nodeid: str) -> Path:
+    """The file that says test ``nodeid`` of this session has finished."""
+    key = hashlib.sha1(nodeid.encode()).hexdigest()[:16]
+    return COVERAGE_DIR / ".testrun" / os.environ.get("QUANTRTL_TESTRUN", "none") / key
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    if nodeid.startswith("tests/test_sim.py::test_block["):
+        marker = testrun_marker(nodeid)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(nodeid + "\n")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if hasattr(session.config, "workerinput"):
+        return
+    done = COVERAGE_DIR / ".testrun" / os.environ.get("QUANTRTL_TESTRUN", "none")
+    if not done.is_dir():
+        return
+    shutil.rmtree(done, ignore_errors=True)
+    from quantrtl.tb.coverage import REPORT, merge, prune
+    prune(COVERAGE_DIR)
+    merge(directory=COVERAGE_DIR, out=REPORT)

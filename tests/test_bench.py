@@ -185,7 +185,7 @@ def test_chosen_suites_run_in_the_order_given(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--suite", "nope"], "'nope' is not a suite: allowed {speed, dnateq, huffman} or all"),
+    (["--suite", "nope"], "'nope' is not a suite: allowed {speed, dnateq, huffman, verification} or all"),
     (["--suite", "speed,"], "'' is not a suite"),
     (["--seed", "-1"], "--seed=-1 is out of range"),
     (["--seed", "x"], "argument --seed: invalid int value: 'x'"),
@@ -322,3 +322,21 @@ def test_bench_quick_on_verilator(tmp_path):
     for e in golden.values():
         assert e["identical"] is True
         assert e["speedup"] > 1
+
+
+@pytest.mark.sim
+def test_verification_suite_compares_player_and_cocotb(tmp_path, sim):
+    """A quick run of the verification bench on one block: both harnesses checked every
+    output against golden, the rows and the ratio are written with their build times."""
+    from quantrtl.bench import verification
+    report = verification.run_bench(tmp_path, quick=True, simulators=(sim,),
+                                    blocks=("requant",))
+    rows = {r["harness"]: r for r in report["rows"]}
+    assert set(rows) == {"player", "cocotb"}
+    for r in rows.values():
+        assert r["checked"] > 0 and r["checked_per_s"] > 0 and r["build_s"] >= 0
+    assert rows["player"]["checked"] > rows["cocotb"]["checked"]
+    assert report["ratios"][0]["block"] == "requant" and report["ratios"][0]["ratio"] > 0
+    doc = json.loads((tmp_path / "verification.json").read_text())
+    assert doc["rows"] == json.loads(json.dumps(report["rows"]))
+    assert (tmp_path / "verification.csv").read_text().startswith("harness,simulator")

@@ -218,3 +218,23 @@ def test_headline_output_must_be_writable(tmp_path, capsys):
     for option in ("-o", "--root"):
         assert main(["headline", option, str(blocker / "x")]) == 2
         assert "is not a directory" in capsys.readouterr().err
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("harness", ["player", "cocotb"])
+def test_run_harnesses_give_the_same_result_file(tmp_path, capsys, sim, harness):
+    """``quantrtl run --harness player|cocotb``: every output matches golden on both, under
+    backpressure; a large vector set takes the player by default (``auto``); waves with
+    the player are a one-line error."""
+    rng = np.random.default_rng(21)
+    count = 5000
+    vectors = {"acc": rng.integers(-2**31, 2**31, count), "multiplier": np.int64(1374389535),
+               "shift": np.int64(-6), "zero_point": np.int64(-128)}
+    status, match, cycles = _run(tmp_path, "requant", vectors, "--sim", sim,
+                                 "--harness", harness, "--ready-probability", "0.8")
+    assert status == 0 and match.all() and match.shape == (count,) and cycles >= count
+    assert f"({harness})" in capsys.readouterr().out
+    status, match, _ = _run(tmp_path, "requant", vectors, "--sim", sim)   # auto
+    assert status == 0 and match.all() and "(player)" in capsys.readouterr().out
+    assert main(["run", "requant", str(tmp_path / "requant.npz"), "-o",
+                 str(tmp_path / "w.npz"), "--harness", "player", "--waves"]) == 2

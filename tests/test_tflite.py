@@ -96,8 +96,13 @@ def test_int8_accuracy_is_sane(inputs):
 @pytest.mark.sim
 def test_rtl_matches_interpreter_bit_for_bit(sim, inputs, reference):
     """Every layer on the MAC (8 lanes) and requantizer RTL, chained on the RTL's own
-    outputs, reproduces the interpreter's int8 outputs on every sample."""
-    from quantrtl.tb.runner import run_block
+    outputs, reproduces the interpreter's int8 outputs on every sample (a bulk run: the
+    vector player, every output checked against golden)."""
+    from quantrtl.tb.player import play
+
+    def run_block(block, params, vectors, **options):
+        result = play(block, params, vectors, **options)      # raises on any mismatch
+        return result.outputs, result.expected
 
     x = inputs[0]
     batch = len(x)

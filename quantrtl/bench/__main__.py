@@ -19,21 +19,21 @@ from pathlib import Path
 
 from quantrtl.spec import check_int, check_writable_dir
 
-from . import dnateq, huffman, speed
+from . import dnateq, huffman, speed, verification
 from .common import (RUN_CSV_HEADER, BenchFailure, Context, OneLineParser, Progress,
                      SuiteResult, provenance, run_rows, run_table, write_csv, write_json)
 
 __all__ = ["main", "SUITES", "build_parser"]
 
-SUITES = {suite.NAME: suite for suite in (speed, dnateq, huffman)}
+SUITES = {suite.NAME: suite for suite in (speed, dnateq, huffman, verification)}
 SEED_MAX = (1 << 32) - 1
 PROG = "python -m quantrtl.bench"
 
 
 def listing_of(suites: dict) -> str:
     """The suites, one paragraph each: name and description."""
-    return "\n".join(textwrap.fill(s.DESCRIPTION, 88, initial_indent=f"  {name:<9}",
-                                   subsequent_indent=" " * 11) for name, s in suites.items())
+    return "\n".join(textwrap.fill(s.DESCRIPTION, 88, initial_indent=f"  {name:<13}",
+                                   subsequent_indent=" " * 15) for name, s in suites.items())
 
 
 def build_parser(prog: str = PROG, suites: dict = SUITES) -> argparse.ArgumentParser:

@@ -14,8 +14,9 @@ from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, with_timeout
 from quantrtl.golden import dnateq as g
 from quantrtl.golden import dnateq_encode as enc
 from quantrtl.blocks import adapter_for
+from .. import coverage
 from ..env import CLOCK_PERIOD_NS, start
-from ..harness import run_vectors
+from ..harness import cover_config, run_vectors
 from ..streams import PayloadCodec, Scoreboard, StreamSource, StreamSink
 
 STALLS = ((1.0, 1.0), (0.6, 0.5), (0.3, 0.9))
@@ -116,8 +117,9 @@ async def extreme_tables(dut):
         await run_vectors(env, {"r": r, "thresholds": thr}, ready_probability=0.5)
 
 
-async def _stream(env, words, expected, *, valid_probability, ready_probability):
-    """Send raw input words, check the codes received against ``expected``, in order."""
+async def _stream(env, words, expected, *, valid_probability, ready_probability, sets=None):
+    """Send raw input words, check the codes received against ``expected``, in order; the
+    vector ``sets`` they encode (if given) are sampled for coverage."""
     dut, c = env.dut, env.component
     monitor = StreamSink(dut, "o", dut.clk, rng=env.random,
                             ready_probability=ready_probability,
@@ -130,6 +132,9 @@ async def _stream(env, words, expected, *, valid_probability, ready_probability)
     await ClockCycles(dut.clk, 4 * (c.latency + 4))
     monitor.stop()
     Scoreboard("dnaenc.codes", env.log).check(expected, monitor.received)
+    if sets is not None:
+        coverage.sample(cover_config(env), sets, monitor.received,
+                        coverage.stream_trace(driver, monitor))
     return monitor
 
 
@@ -172,8 +177,10 @@ async def table_reload(dut):
     for a, b in zip(sets, sets[1:]):
         other = enc.encode(b["r"], a["thresholds"], n=c.n, width=c.width)
         assert np.any(other != adapter.golden(b)), "the test's tables do not tell batches apart"
-    await _stream(env, words, expected, valid_probability=0.8, ready_probability=0.3)
-    await _stream(env, words, expected, valid_probability=1.0, ready_probability=1.0)
+    await _stream(env, words, expected, valid_probability=0.8, ready_probability=0.3,
+                  sets=sets)
+    await _stream(env, words, expected, valid_probability=1.0, ready_probability=1.0,
+                  sets=sets)
 
 
 @cocotb.test()

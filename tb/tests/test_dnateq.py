@@ -17,8 +17,9 @@ from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, with_timeout
 import quantrtl.experiments.dnateq_search as ds
 from quantrtl.golden import dnateq as g
 from quantrtl.blocks import adapter_for
+from .. import coverage
 from ..env import CLOCK_PERIOD_NS, start
-from ..harness import run_vectors
+from ..harness import cover_config, run_vectors
 from ..streams import PayloadCodec, Scoreboard, StreamSource, StreamSink
 
 STALLS = ((1.0, 1.0), (0.6, 0.5), (0.3, 0.9))
@@ -205,6 +206,35 @@ async def lut_reload(dut):
     await ClockCycles(dut.clk, 4 * c.latency)
     monitor.stop()
     Scoreboard("dnateq.r", env.log).check(expected, monitor.received)
+    coverage.sample(cover_config(env), sets, monitor.received,
+                    coverage.stream_trace(driver, monitor))
+
+
+@cocotb.test()
+async def every_counter(dut):
+    """The exponent pairs (f, f) and (f, f + 1) for every f, shuffled, with random signs
+    (never the zero code), in rows of max_length pairs: every counter entry of the entry
+    space counts some pair (C0 at each exponent sum 0 .. 2M - 2, C1 and C2 at each
+    exponent); and a dot product of a single pair."""
+    env = await start(dut)
+    c, rng = env.component, env.rng
+    f = np.arange(c.m)
+    fx = np.concatenate([f, f[:-1]])
+    fw = np.concatenate([f, f[:-1] + 1])
+    order = rng.permutation(fx.size)
+    fx, fw = fx[order], fw[order]
+    sx = rng.integers(0, 2, size=fx.size) * (fx > 0)      # f = 0 with the sign is zero
+    sw = rng.integers(0, 2, size=fw.size) * (fw > 0)
+    x, w = (sx << (c.n - 1)) | fx, (sw << (c.n - 1)) | fw
+    k = min(c.max_length, x.size)
+    rows = -(-x.size // k)
+    pad = rows * k - x.size
+    x = np.concatenate([x, np.full(pad, c.zero_code)]).reshape(rows, k)
+    w = np.concatenate([w, np.full(pad, c.zero_code)]).reshape(rows, k)
+    x, w = np.concatenate([x, x[:1]]), np.concatenate([w, w[:1]])
+    length = np.concatenate([np.full(rows, k), [1]])
+    vectors = {"x": x, "w": _tile_pe(env, w), "length": length, "lut": _random_lut(env)}
+    await run_vectors(env, vectors, valid_probability=0.9, ready_probability=0.8)
 
 
 @cocotb.test()

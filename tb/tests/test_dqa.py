@@ -11,7 +11,9 @@ import numpy as np
 from cocotb.triggers import ClockCycles, gather, with_timeout
 
 from quantrtl.golden.dqa import error_stream, join, quantize
+from .. import coverage
 from ..env import CLOCK_PERIOD_NS, start
+from ..harness import cover_config
 from ..streams import PayloadCodec, Scoreboard, StreamSource, StreamSink
 
 
@@ -50,6 +52,8 @@ async def _stream_through(env, q, err, mask, *, valid_i, valid_e, ready):
     await ClockCycles(dut.clk, 16)
     monitor.stop()
     Scoreboard("dqa.y", env.log).check(expected, monitor.received)
+    coverage.sample(cover_config(env), {"q": q, "err": err, "important": mask.astype(int)},
+                    monitor.received, coverage.stream_trace(drv_i, monitor))
     return monitor
 
 

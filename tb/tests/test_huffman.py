@@ -10,11 +10,12 @@ import os
 
 import cocotb
 import numpy as np
-from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
+from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, with_timeout
 
 from quantrtl.golden.huffman import CanonicalCode, build_code, code_lengths, encode
 from quantrtl.vectors.huffman import expected_outcome, packet_beats
-from ..harness import run_packets
+from .. import coverage
+from ..harness import cover_config, run_packets
 from ..env import CLOCK_PERIOD_NS, start
 from ..streams import PayloadCodec
 
@@ -27,9 +28,14 @@ async def _start(dut):
     return env
 
 
-async def _restart(dut):
+async def _restart(env):
+    """Pulse ``restart``; the state it finds (idle, busy, error) is sampled for coverage."""
+    dut = env.dut
     dut.restart.value = 1
+    await ReadOnly()                    # (restart acts on the coming edge)
+    state = 2 if int(dut.error.value) else int(dut.busy.value)
     await RisingEdge(dut.clk)
+    coverage.sample(cover_config(env), None, trace={"restart": [state]})
     dut.restart.value = 0
     await RisingEdge(dut.clk)
     assert int(dut.error.value) == 0 and int(dut.busy.value) == 0, "restart left state behind"
@@ -107,7 +113,10 @@ async def every_max_length(dut):
         longest = int(code.lengths.max())
         assert longest == min(L, used - 1) or used == 1, (L, code.lengths)
         for reload in (True, False):
-            symbols = rng.choice(np.nonzero(hist)[0], size=int(rng.integers(1, 60)))
+            # every used symbol (so every code length) once, then random ones
+            symbols = rng.permutation(np.concatenate([
+                np.nonzero(hist)[0],
+                rng.choice(np.nonzero(hist)[0], size=int(rng.integers(0, 60)))]))
             enc = encode(symbols, code, c.word_width)
             beats += packet_beats(codec, c, code if reload else None, enc.words, enc.count)
             expected += list(symbols)
@@ -120,7 +129,7 @@ async def edge_streams(dut):
     """Empty streams (count 0, no words), a one-symbol alphabet, one-symbol streams, a
     stream ending exactly on a word boundary."""
     env = await _start(dut)
-    c, rng = env.component, env.rng
+    c = env.component
     codec = PayloadCodec(c.input_layout)
     beats, expected = [], []
     single = build_code(np.array([3 % (1 << c.symbol_bits)]), 1,
@@ -145,7 +154,7 @@ async def _check_outcome(env, code, words, count, *, reload=True, patterns=PATTE
     beats = packet_beats(codec, c, code if reload else None, words, count)
     await run_packets(env, beats, expected=expected, error=error, valid_probability=valid_p,
                       ready_probability=ready_p, drain_cycles=24)
-    await _restart(env.dut)
+    await _restart(env)
     return error
 
 
@@ -157,7 +166,6 @@ async def invalid_and_truncated(dut):
     restart a good stream decodes."""
     env = await _start(dut)
     c, rng = env.component, env.rng
-    size = 1 << c.symbol_bits
     seen = {}
     for trial in range(env.option("error_trials", 40)):
         symbols, code = _stream(env, ("skewed", "flat")[trial % 2], int(rng.integers(4, 80)))
@@ -214,7 +222,7 @@ async def protocol_errors(dut):
     for name, beats in cases.items():
         env.log.info("case: %s", name)
         await run_packets(env, beats, expected=[], error=3, drain_cycles=16)
-        await _restart(dut)
+        await _restart(env)
     await run_packets(env, good, expected=list(symbols))
 
 
@@ -237,7 +245,7 @@ async def restart_mid_stream(dut):
                            2000 * CLOCK_PERIOD_NS, "ns")
         await ClockCycles(dut.clk, int(rng.integers(0, 5)))
         assert int(dut.busy.value) == 1
-        await _restart(dut)
+        await _restart(env)
         symbols2, code2 = _stream(env, "skewed", 100)
         enc2 = encode(symbols2, code2, c.word_width)
         await run_packets(env, packet_beats(codec, c, code2, enc2.words, enc2.count),
@@ -318,6 +326,8 @@ async def fuzz(dut):
         await ClockCycles(dut.clk, int((2 * c.capacity + 16) / ready_p))
         monitor.stop()
         kind = int(dut.error_kind.value)
+        coverage.sample(cover_config(env), tuples, monitor.received,
+                        dict(coverage.stream_trace(driver, monitor), error_kind=kind))
         assert want.admits(monitor.received, kind), (
             f"case {case} ({family}): RTL {len(monitor.received)} symbols "
             f"{monitor.received[:12]}, error_kind={kind}; model {want.symbols.size} "
@@ -326,7 +336,7 @@ async def fuzz(dut):
         key = f"{family}:{ERROR_NAMES[kind]}"
         counts[key] = counts.get(key, 0) + 1
         beats_sent += len(tuples)
-        await _restart(dut)
+        await _restart(env)
         model.restart()
     env.log.info("fuzz: %d cases, %d beats; outcomes %s", cases, beats_sent,
                  dict(sorted(counts.items())))

@@ -203,3 +203,24 @@ async def single_beat_packets(dut):
         vectors["input_offset"] = np.int64(0)
     for valid_p, ready_p in ((1.0, 1.0), (0.8, 0.6), (0.4, 0.9), (1.0, 0.3)):
         await run_vectors(env, vectors, valid_probability=valid_p, ready_probability=ready_p)
+
+
+@cocotb.test()
+async def longest_packet(dut):
+    """A dot product of the longest length SPEC 1 guarantees free of overflow on any
+    operands, 2^(acc_width - 2*width - 1) pairs (rounded up to whole beats): PE 0 with every
+    product the largest, (-2^(width-1))^2, so its accumulator climbs to 2^(acc_width - 3);
+    PE p with weights alternating between -2^(width-1) and 2^(width-1) - 1 every p + 1
+    pairs."""
+    env = await start(dut)
+    c = env.component
+    lo, hi = signed_range(c.width)
+    beats = -(-(1 << max(c.acc_width - 2 * c.width - 1, 0)) // c.lanes)
+    k = beats * c.lanes
+    flip = (np.arange(k)[None, :] // (np.arange(c.pes)[:, None] + 1)) % 2 == 1
+    flip[0] = False
+    vectors = {"a": np.full((1, k), lo), "w": _per_pe(c, np.where(flip, hi, lo)[None])}
+    if c.offset:
+        vectors["input_offset"] = np.int64(0)
+    env.log.info("%d pairs (%d beats) per dot product", k, beats)
+    await run_vectors(env, vectors)

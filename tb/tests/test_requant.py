@@ -42,8 +42,20 @@ async def corner_vectors(dut):
 def _ties(rng, count_per_shift=24):
     """Accumulators whose exact product x * M0 * 2^(shift - 31) lies exactly halfway between
     two integers (and their neighbours), for every right shift, with M0 = 2^30 (0.5) and
-    M0 = 3 * 2^29 (0.75); at these the two rounding modes and their tie rules differ."""
+    M0 = 3 * 2^29 (0.75); at these the two rounding modes and their tie rules differ.  And
+    for every left shift s, with M0 = 2^30 + 1: x = (2j + 1) * 2^(30 - s) is a tie of the
+    single rounding (x * M0 = x mod 2^(31 - s)) and of the double rounding's high multiply
+    (x << s wraps to +-2^30)."""
     acc, mult, shift = [], [], []
+    for s in range(1, SHIFT_MAX + 1):
+        unit = 1 << (30 - s)
+        limit = INT32_MAX // unit
+        base = (2 * rng.integers(-limit // 2, limit // 2, size=count_per_shift // 3) + 1) * unit
+        for delta in (0, -1, 1):
+            x = np.clip(base + delta, INT32_MIN, INT32_MAX)
+            acc.append(x)
+            mult.append(np.full_like(x, (1 << 30) + 1))
+            shift.append(np.full_like(x, s))
     for s in range(SHIFT_MIN, 1):
         for m0, denominator_bits in ((1 << 30, 1 - s), (3 << 29, 2 - s)):
             # x * m0 / 2^(31 - s) = x * k / 2^d with k odd: ties when x = (2j + 1) * 2^(d - 1).
@@ -61,7 +73,7 @@ def _ties(rng, count_per_shift=24):
 
 @cocotb.test()
 async def rounding_ties(dut):
-    """Exact ties of both rounding modes at every right shift."""
+    """Exact ties of both rounding modes at every shift."""
     env = await start(dut)
     acc, mult, shift = _ties(env.rng)
     double = requantize(acc, mult, shift, 0, INT32_MIN, INT32_MAX, RoundingMode.DOUBLE)
