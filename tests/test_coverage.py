@@ -484,3 +484,27 @@ def test_toggle_coverage_on_request(monkeypatch, tmp_path):
     assert len(files) == 1
     counts = toggle_coverage(files)
     assert counts["points"] > 50 and 0 < counts["hit"] <= counts["points"]
+
+
+def test_cross_counts_fast_path_equals_the_product_count():
+    """Crosses of points that mark at most one bin per sample are counted by joint index;
+    the result equals the general product count (einsum), and a multi-bin point still goes
+    the general way."""
+    rng = np.random.default_rng(17)
+    sizes = (5, 3, 4)
+    mats = []
+    for k in sizes:
+        pick = rng.integers(0, k, size=500)
+        m = np.zeros((500, k), bool)
+        m[np.arange(500), pick] = True
+        m[rng.random(500) < 0.2] = False          # samples the point does not mark
+        mats.append(m)
+    cross = cov.Cross("x", ("a", "b", "c"), "sample", ())
+    marks = dict(zip(("a", "b", "c"), mats))
+    want = np.einsum("za,zb,zc->abc", *(m.astype(np.int64) for m in mats)).reshape(-1)
+    assert np.array_equal(cov.cross_counts(cross, marks), want)
+    multi = mats[0].copy()
+    multi[:, 0] = True                           # two bins in one sample: the general path
+    marks["a"] = multi
+    want = np.einsum("za,zb,zc->abc", *(m.astype(np.int64) for m in (multi, *mats[1:])))
+    assert np.array_equal(cov.cross_counts(cross, marks), want.reshape(-1))

@@ -204,6 +204,13 @@ def cross_counts(cross: Cross, marks) -> np.ndarray | None:
     mats = [marks.get(i) for i in cross.items]
     if any(m is None for m in mats):
         return None
+    if all((m.sum(axis=1) <= 1).all() for m in mats):
+        # Each point puts a sample in at most one bin (the usual case): count the samples'
+        # joint bin index, in O(samples) memory rather than the einsum's int64 copies.
+        hit = np.logical_and.reduce([m.any(axis=1) for m in mats])
+        index = np.ravel_multi_index([m.argmax(axis=1)[hit] for m in mats],
+                                     [m.shape[1] for m in mats])
+        return np.bincount(index, minlength=int(np.prod([m.shape[1] for m in mats])))
     letters = "abcdefgh"[:len(mats)]
     spec = ",".join(f"z{c}" for c in letters) + "->" + letters
     return np.einsum(spec, *(m.astype(np.int64) for m in mats)).reshape(-1)
