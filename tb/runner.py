@@ -139,7 +139,9 @@ def simulate(block_name: str, params: dict | None, test_module: str, *,
     }
     if "COVERAGE" in os.environ and "COCOTB_USER_COVERAGE" not in os.environ:
         env["COCOTB_USER_COVERAGE"] = "0"   # cocotb reads COVERAGE as Python coverage
-    return launch(get_runner(sim), sources=[source], top=block.top, build_dir=build_dir,
+    runner = _FstVerilator() if sim == "verilator" and waves and fst_available() else \
+        get_runner(sim)
+    return launch(runner, sources=[source], top=block.top, build_dir=build_dir,
                   test_module=test_module, env=env, seed=seed, testcase=testcase,
                   waves=waves, build_args=build_args, verbose=verbose, plusargs=plusargs,
                   what=f"{sim} {block.name} {json.dumps(params, sort_keys=True)}")
@@ -258,11 +260,32 @@ LARGE_MODEL_BYTES = 1 << 20
 _OPT_LEVELS = ("-O0", "-O1", "-O2", "-O3", "-Os")
 
 
+LZ4_HEADER = Path("/usr/include/lz4.h")
+
+
+def fst_available() -> bool:
+    """Whether Verilator can write FST here: its FST writer compiles against the lz4
+    headers (Debian ``liblz4-dev``, which ``make sim WAVES=1`` installs where it may)."""
+    return LZ4_HEADER.exists()
+
+
+class _FstVerilator(Verilator):
+    """cocotb's Verilator runner with FST tracing (``--trace-fst``, cocotb's main then
+    writes ``dump.fst``) instead of VCD, as the Icarus runs write FST."""
+
+    def _build_command(self):
+        verilate, make = super()._build_command()
+        verilate = ["--trace-fst" if arg == "--trace" else arg for arg in verilate]
+        return [verilate, make]
+
+
 class _PlayerVerilator(Verilator):
     """cocotb's Verilator runner for the player: only the wrapper's own ports are visible
     (its source marks them ``public_flat_rw``; the runner's ``--public-flat-rw`` would keep
     every signal of the block visible and writable, which slows the model), the model
-    compiled at ``opt`` and the Verilator runtime at :data:`PLAYER_RUNTIME_OPT`."""
+    compiled at ``opt`` and the Verilator runtime at :data:`PLAYER_RUNTIME_OPT`; with
+    ``--timing``, since the wrapper makes its own clock with a delay (C++20 coroutines:
+    g++ needs ``-fcoroutines``, which the wheel's build configuration leaves out)."""
 
     def __init__(self, opt: str):
         super().__init__()
@@ -271,7 +294,9 @@ class _PlayerVerilator(Verilator):
     def _build_command(self):
         verilate, make = super()._build_command()
         verilate = [arg for arg in verilate if arg != "--public-flat-rw"]
-        make = make + ["CFG_CXXFLAGS_PCH_I=-include", f"OPT_FAST={self.opt}",
+        verilate = verilate[:1] + ["--timing"] + verilate[1:]
+        make = make + ["CFG_CXXFLAGS_PCH_I=-include", "CFG_CXXFLAGS_COROUTINES=-fcoroutines",
+                       f"OPT_FAST={self.opt}",
                        f"OPT_SLOW={self.opt}", f"OPT_GLOBAL={PLAYER_RUNTIME_OPT}"]
         return [verilate, make]
 

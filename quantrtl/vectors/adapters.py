@@ -109,27 +109,26 @@ class MacAdapter(Adapter):
                 [f"bias[{p}]" for p in pes])
 
     def encode(self, vectors) -> list[int]:
+        """Row ``d``'s first ``length[d] / lanes`` beats, row after row, ``last`` on each
+        row's final beat, the bias repeated on every beat of its row (vectorised: the rows'
+        beats are selected by one mask over ``[D, K / lanes]``)."""
         a, w, length, bias = self._rows(vectors)
         lanes, pes = self.c.lanes, self.c.pes
         a_names, w_names, bias_names = self._field_names()
-        w = w.reshape(a.shape[0], pes, a.shape[1])      # [D, P, K] for every pes
-        bias = bias.reshape(a.shape[0], pes)
-        cols = {n: [] for n in a_names + sum(w_names, []) + bias_names + ["last"]}
-        for row in range(a.shape[0]):
-            n = int(length[row])
-            beats = n // lanes
-            ra = a[row, :n].reshape(beats, lanes)
-            rw = w[row, :, :n].reshape(pes, beats, lanes)
-            for k in range(lanes):
-                cols[a_names[k]].extend(ra[:, k])
-                for p in range(pes):
-                    cols[w_names[p][k]].extend(rw[p, :, k])
-            for p in range(pes):
-                cols[bias_names[p]].extend([int(bias[row, p])] * beats)
-            cols["last"].extend([0] * (beats - 1) + [1])
-        if not self.c.bias:
-            for name in bias_names:
-                del cols[name]
+        d, k = a.shape
+        beats = length // lanes
+        used = np.arange(k // lanes)[None, :] < beats[:, None]          # [D, K / lanes]
+        a_beats = a.reshape(d, k // lanes, lanes)[used]                  # [B, lanes]
+        w_beats = w.reshape(d, pes, k // lanes, lanes).transpose(0, 2, 1, 3)[used]
+        cols = {a_names[j]: a_beats[:, j] for j in range(lanes)}
+        for p in range(pes):
+            cols.update({w_names[p][j]: w_beats[:, p, j] for j in range(lanes)})
+        if self.c.bias:
+            bias_beats = np.repeat(np.asarray(bias).reshape(d, pes), beats, axis=0)
+            cols.update({bias_names[p]: bias_beats[:, p] for p in range(pes)})
+        last = np.zeros(a_beats.shape[0], dtype=np.int64)
+        last[np.cumsum(beats) - 1] = 1
+        cols["last"] = last
         return self.codec.pack_columns(cols)
 
     def golden(self, vectors) -> np.ndarray:
@@ -150,8 +149,9 @@ class MacAdapter(Adapter):
     def cycles(self, vectors) -> int:
         """Clocks at full throughput: each row's beats, or its results, whichever is
         longer (the block's cycle model)."""
-        length = self._rows(vectors)[2]
-        return sum(self.c.cycles_per_dot_product(int(n)) for n in length)
+        lengths, rows = np.unique(self._rows(vectors)[2], return_counts=True)
+        return sum(int(r) * self.c.cycles_per_dot_product(int(n))
+                   for n, r in zip(lengths, rows))
 
     def count(self, vectors) -> int:
         return self._rows(vectors)[0].shape[0] * self.c.pes

@@ -204,7 +204,7 @@ def cross_counts(cross: Cross, marks) -> np.ndarray | None:
     mats = [marks.get(i) for i in cross.items]
     if any(m is None for m in mats):
         return None
-    if all((m.sum(axis=1) <= 1).all() for m in mats):
+    if all((np.count_nonzero(m, axis=1) <= 1).all() for m in mats):
         # Each point puts a sample in at most one bin (the usual case): count the samples'
         # joint bin index, in O(samples) memory rather than the einsum's int64 copies.
         hit = np.logical_and.reduce([m.any(axis=1) for m in mats])
@@ -227,7 +227,7 @@ def counts(m: Model, marks: dict) -> dict[str, int]:
     hits = dict.fromkeys(m.bins(), 0)
     for p in m.points:
         if p.name in marks:
-            for b, n in zip(bin_names(p), marks[p.name].sum(axis=0)):
+            for b, n in zip(bin_names(p), np.count_nonzero(marks[p.name], axis=0)):
                 hits[b] += int(n)
     for x in m.crosses:
         per_bin = cross_counts(x, marks)

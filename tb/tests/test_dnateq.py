@@ -65,7 +65,7 @@ async def random_codes(dut):
     under random input gaps and output backpressure."""
     env = await start(dut)
     c, rng = env.component, env.rng
-    count = env.option("count", 24)
+    count = env.option("count", 8)          # the bulk: tests/test_player_bulk.py
     k = _max_k(env)
     for bits in range(3, c.n + 1):
         # every stall pattern at the native width, one (rotating) for the narrower ones

@@ -96,7 +96,7 @@ async def random_backpressure(dut):
     backpressure, including a nearly stalled output."""
     env = await start(dut)
     rng = env.rng
-    n = env.option("count", 3000)
+    n = env.option("count", 1000)           # the bulk: tests/test_player_bulk.py
     lo, hi = signed_range(env.component.out_width)
     magnitude = rng.integers(0, 32, size=n)
     acc = rng.integers(INT32_MIN, INT32_MAX, size=n, endpoint=True) >> magnitude
