@@ -1,7 +1,7 @@
 # quantrtl: emit RTL, verify it against the golden model, benchmark it.
 #   make all     emit every block's RTL, run the testbenches, print a summary
 #   make test    the whole test suite, on Verilator and Icarus
-# Both bootstrap a .venv (and Icarus via apt where possible) on first use.
+# Both bootstrap a .venv (and Icarus and OpenSTA via apt where possible) on first use.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -16,7 +16,7 @@ JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 export WAVES
 export COVERAGE
 
-.PHONY: all venv icarus verilog sim synth headline test bench experiments summary clean \
+.PHONY: all venv icarus opensta lz4 verilog sim synth headline test bench experiments summary clean \
 	distclean help fuzz formal coverage
 
 all: verilog sim synth headline summary
@@ -40,6 +40,8 @@ help:
 	@echo "                 (FUZZ_ARGS='--cases 200 --examples 500' ...)"
 	@echo "  make formal    SymbiYosys proofs of the stream contract and the datapaths"
 	@echo "                 (k-induction and bounded checks), into build/formal/"
+	@echo "  make icarus | opensta | lz4 | browser   install Icarus, OpenSTA, the lz4 headers"
+	@echo "                 (Verilator FST waves), Chromium (the HTML report test) via apt"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,19 +55,32 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 icarus:
-	@bash tools/ensure-iverilog.sh
+	@bash tools/ensure-deb.sh iverilog vvp "Icarus Verilog" "the Icarus tests"
+
+opensta:
+	@bash tools/ensure-deb.sh opensta sta OpenSTA "the OpenSTA timing"
+
+# A headless browser for tests/test_reports.py's rendering of build/reports/index.html
+# (apt-get install -y chromium where root or sudo allows; skipped with a reason otherwise).
+.PHONY: browser
+browser:
+	@bash tools/ensure-deb.sh chromium chromium Chromium "the HTML report's rendering test"
+
+lz4:
+	@bash tools/ensure-deb.sh liblz4-dev /usr/include/lz4.h "the lz4 headers" \
+		"FST waves on Verilator (VCD instead)"
 
 verilog: $(STAMP)
 	$(PY) -m quantrtl verilog all -o build/rtl
 
-sim: $(STAMP) $(if $(filter icarus,$(SIM)),icarus)
+sim: $(STAMP) $(if $(filter icarus,$(SIM)),icarus) $(if $(filter-out 0,$(WAVES)),lz4)
 	QUANTRTL_SIMS=$(SIM) $(PY) -m pytest -n $(JOBS) -m sim tests $(PYTEST_ARGS)
 
-synth: $(STAMP) icarus
+synth: $(STAMP) icarus opensta
 	$(PY) -m quantrtl.synth.tech build/tech
 	$(PY) -m quantrtl.synth -o build/reports $(SYNTH_ARGS)
 
-headline: $(STAMP) icarus
+headline: $(STAMP) icarus opensta
 	$(PY) -m quantrtl.synth.tech build/tech
 	$(PY) -m quantrtl.headline -o build/reports $(HEADLINE_ARGS)
 
@@ -75,7 +90,7 @@ experiments: $(STAMP)
 summary: $(STAMP)
 	@$(PY) -m quantrtl summary
 
-test: $(STAMP) icarus
+test: $(STAMP) icarus opensta
 	QUANTRTL_SIMS=verilator,icarus $(PY) -m pytest -n $(JOBS) tests $(PYTEST_ARGS)
 
 coverage: $(STAMP) icarus

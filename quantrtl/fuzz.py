@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from .bench import common
+from quantrtl.synth.provenance import command_line
 
 __all__ = ["main"]
 
@@ -50,8 +51,8 @@ def provenance(seed: int) -> dict:
     """Where the figures come from (the benches' record: commit, date, host, versions,
     command, seed) and the Hypothesis version."""
     import hypothesis
-    return {**common.provenance(seed=seed, quick=False, command=" ".join(sys.argv)),
-            "hypothesis": hypothesis.__version__}
+    return common.provenance(seed=seed, quick=False, command=command_line()) | {
+        "hypothesis": hypothesis.__version__}
 
 
 def fuzz_rtl(sims, cases: int, seed: int) -> list[dict]:

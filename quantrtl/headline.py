@@ -32,10 +32,12 @@ import json
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from pathlib import Path
 
 from .spec import check_writable_dir
+from .synth.executors import open_executor
+from .synth.progress import Progress
 
 
 __all__ = ["main", "headline_plan", "SRAM_PJ_PER_BIT", "SRAM_SOURCE"]
@@ -178,7 +180,9 @@ def _cost(design) -> float:
     return 100.0
 
 
-def run(plan, *, lengths, workloads, jobs, fresh, root, progress=print):
+def run(plan, *, lengths, workloads, jobs, fresh, root, progress=None, executor="process"):
+    """Every design of ``plan`` measured; ``executor`` and ``progress`` as in
+    :func:`quantrtl.synth.__main__.run_all` (a bar on a terminal, else one line per design)."""
     # One task per distinct design (a design shared by several comparisons, such as the
     # requantizer, is synthesized once: two workers must never share its directory).
     tasks = {}
@@ -189,7 +193,8 @@ def run(plan, *, lengths, workloads, jobs, fresh, root, progress=print):
             tasks.setdefault(designs[role], []).append((key, role, mine))
     order = sorted(tasks, key=_cost, reverse=True)
     results, start = [], time.monotonic()
-    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+    with Progress(len(order), "headline", lines=progress) as tell, \
+            open_executor(executor, jobs=jobs) as pool:
         futures = [pool.submit(_measure_design, d, tasks[d], fresh, root) for d in order]
         for done, fut in enumerate(as_completed(futures), 1):
             outs = fut.result()
@@ -197,9 +202,9 @@ def run(plan, *, lengths, workloads, jobs, fresh, root, progress=print):
             r = outs[0]
             status = r.get("error", "ok").splitlines()[0][:120]
             cached = " (cached)" if r.get("synth", {}).get("cached") else ""
-            progress(f"[headline {done}/{len(order)} {time.monotonic() - start:6.1f}s] "
-                     f"{r['design']['label']:<44} {r['seconds']:7.1f}s {status}{cached}",
-                     flush=True)
+            tell(f"[headline {done}/{len(order)} {time.monotonic() - start:6.1f}s] "
+                 f"{r['design']['label']:<44} {r['seconds']:7.1f}s {status}{cached}",
+                 label=r["design"]["label"], keep="error" in r)
     return results
 
 
@@ -375,8 +380,16 @@ def breakdown_table(rows, *, pes=1, length=384, gating="icg", workload="minilm")
 
 
 def write_reports(out: Path, rows, results, meta) -> dict:
+    """``headline.json`` (with ``meta.provenance``; ``quantrtl/schemas/headline.schema.json``),
+    ``headline.csv``, ``headline.md``, ``headline.png`` and the HTML page ``index.html``."""
     import csv
+
+    from quantrtl.synth.report_html import write_html
+    from quantrtl.synth.report import report_provenance
     out.mkdir(parents=True, exist_ok=True)
+    parameters = {k: meta[k] for k in ("pes", "bits", "lengths", "workloads", "jobs")
+                  if k in meta}
+    meta = {**meta, "provenance": report_provenance(results, parameters)}
     doc = {"meta": meta, "rows": rows, "targets": target_report(rows),
            "designs": [{k: r[k] for k in ("key", "role", "design", "seconds")
                         if k in r} | {"synth": r.get("synth"), "error": r.get("error")}
@@ -412,6 +425,7 @@ def write_reports(out: Path, rows, results, meta) -> dict:
         md += ["", "## Glitch bound", "", glitch_table(meta["glitch"])]
     (out / "headline.md").write_text("\n".join(md) + "\n")
     _plot(out, rows)
+    write_html(out)
     return doc
 
 
@@ -482,7 +496,7 @@ ABLATION = (
 
 
 def ablation(*, bits=(3, 5), length=384, jobs=2, root=Path("build") / "synth",
-             fresh=False, progress=print) -> list:
+             fresh=False, progress=None) -> list:
     """What each DNA-TEQ technique saves: the P = 1 datapath on MiniLM's dot products of
     ``length``, one technique added at a time (:data:`ABLATION`), under the three gating
     models; INT8 alongside."""

@@ -9,10 +9,14 @@ and the workload, so a repeated ``make synth`` only redoes what changed.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+import socket
 import time
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +25,7 @@ import numpy as np
 from .energy import bit_toggles, energy_from_toggles, horowitz_scaled
 from .liberty import load_library
 from .netlist import OUTPUT_LOAD_PF, WIRE_CAP_PER_FANOUT_PF, load_netlist
+from .opensta import opensta_status, opensta_timing
 from .sta import CLOCK_SLEW_NS, INPUT_SLEW_NS, analyze
 from .tech import NODE_NM, osu018, simulation_models
 from .vcd import toggle_counts
@@ -30,6 +35,7 @@ __all__ = ["Design", "run_point", "rtl", "FLOW_VERSION", "DEFAULT_ROOT", "assump
 
 FLOW_VERSION = 7     # energy results are keyed on it
 SYNTH_VERSION = 5    # synthesis + STA results are keyed on it
+OPENSTA_VERSION = 1  # OpenSTA results (opensta.json, beside them) are keyed on it
 DEFAULT_ROOT = Path("build") / "synth"
 
 
@@ -161,10 +167,32 @@ def rtl(design: "Design", root: Path = DEFAULT_ROOT) -> str:
         return path.read_text()
     text = design.verilog()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)                       # atomic: parallel workers never see half a file
+    _write_atomic(path, text)
     return text
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``path`` through a temporary file renamed over it: a reader (another worker,
+    on this machine or on another one sharing the folder) never sees half a file."""
+    tmp = path.with_name(f".{path.name}.{socket.gethostname()}.{os.getpid()}."
+                         f"{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+@contextmanager
+def _locked(work: Path):
+    """Hold ``work/.lock`` (``flock``: local disks and NFSv4; Lustre needs ``-o flock``):
+    two runs of one design on a shared cache folder take turns, and the second finds the
+    first one's results cached.  Never nested (a process locking it twice would wait on
+    itself)."""
+    work.mkdir(parents=True, exist_ok=True)
+    with open(work / ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _hash(*parts) -> str:
@@ -193,20 +221,33 @@ def _cached(path: Path, key: str):
 
 
 def _save(path: Path, key: str, data: dict) -> None:
-    path.write_text(json.dumps({**data, "key": key}, indent=1, sort_keys=True) + "\n")
+    _write_atomic(path, json.dumps({**data, "key": key}, indent=1, sort_keys=True) + "\n")
 
 
 def synthesize(design: Design, *, root: Path = DEFAULT_ROOT, fresh: bool = False,
                ice40: str = "auto") -> dict:
-    """Yosys flows + STA (cached); returns the synthesis part of a result.  ``ice40``: see
-    :func:`synth.yosys.run_flows`."""
+    """Yosys flows + STA + OpenSTA (cached); returns the synthesis part of a result.
+    ``ice40``: see :func:`synth.yosys.run_flows`.  ``timing``/``timing_icg`` are our STA's
+    (:mod:`synth.sta`, whose slews the energy model uses), ``timing_opensta``/
+    ``timing_icg_opensta`` OpenSTA's (:mod:`synth.opensta`; ``{"skipped": reason}`` without
+    it, ``{"error": message}`` if it failed, then nothing is cached)."""
     lib_path, _ = osu018()
     verilog = rtl(design, root)
     work = _work_dir(design, root, verilog)
+    with _locked(work):
+        return _synthesize(design, work, verilog, lib_path, fresh, ice40)
+
+
+def _synthesize(design: Design, work: Path, verilog: str, lib_path: Path, fresh: bool,
+                ice40: str) -> dict:
     key = _hash(verilog, SCRIPT_VERSION, SYNTH_VERSION, lib_path.stat().st_size, ice40)
     cache = work / "synth.json"
     if not fresh and (hit := _cached(cache, key)) is not None and (work / "netlist.v").exists():
-        return {**hit, "work": str(work)}
+        timing, seconds = _opensta_views(design, work, lib_path, fresh)
+        pnr, pnr_seconds = _ice40_pnr_view(design, work, hit["ice40"], fresh)
+        return {**hit, **timing, "ice40_pnr": pnr, "seconds": {
+            **hit.get("seconds", {}), "opensta": seconds, "ice40_pnr": pnr_seconds},
+            "work": str(work)}
     start = time.monotonic()
     stats = run_flows(work, design.top, verilog, lib_path, ice40=ice40)
     t_yosys = time.monotonic() - start
@@ -215,8 +256,9 @@ def synthesize(design: Design, *, root: Path = DEFAULT_ROOT, fresh: bool = False
         net = _load_netlist(Path(path), lib_path, design.top)
         timing = analyze(net)
         views[gating] = (net, timing)
-        (work / SLEWS[gating]).write_text(json.dumps({str(k): v for k, v in
-                                                      timing.slews.items()}))
+        _write_atomic(work / SLEWS[gating], json.dumps({str(k): v for k, v in
+                                                        timing.slews.items()}))
+    t_sta = time.monotonic() - start - t_yosys
     generic, ice = stats["generic"], stats["ice40"]
     gen_types = generic["num_cells_by_type"]
     ice_types = ice.get("num_cells_by_type")
@@ -236,11 +278,71 @@ def synthesize(design: Design, *, root: Path = DEFAULT_ROOT, fresh: bool = False
             "lut4": ice_types.get("SB_LUT4", 0), "carry": ice_types.get("SB_CARRY", 0),
             "ff": sum(v for k, v in ice_types.items() if k.startswith("SB_DFF")),
         }),
-        "seconds": {"yosys": round(t_yosys, 2), "sta": round(time.monotonic() - start
-                                                             - t_yosys, 2)},
+        "seconds": {"yosys": round(t_yosys, 2), "sta": round(t_sta, 2)},
     }
     _save(cache, key, result)
-    return {**result, "work": str(work), "cached": False}
+    timing, seconds = _opensta_views(design, work, lib_path, fresh)
+    pnr, pnr_seconds = _ice40_pnr_view(design, work, result["ice40"], fresh)
+    return {**result, **timing, "ice40_pnr": pnr, "seconds": {
+        **result["seconds"], "opensta": seconds, "ice40_pnr": pnr_seconds},
+        "work": str(work), "cached": False}
+
+
+def _opensta_views(design: Design, work: Path, lib_path: Path, fresh: bool) -> tuple:
+    """``({"timing_opensta": ..., "timing_icg_opensta": ...}, seconds)``: OpenSTA's timing
+    of the ungated and the gated netlist (:func:`synth.opensta.opensta_timing`), cached in
+    ``opensta.json`` apart from the Yosys results, keyed on both netlists, the liberty and
+    OpenSTA's version (so a synthesis cached before OpenSTA was there is timed without
+    running Yosys again).  ``{"skipped": reason}`` without ``sta``; ``{"error": message}``
+    if it failed (then nothing is cached)."""
+    names = {"none": "timing_opensta", "icg": "timing_icg_opensta"}
+    available, status = opensta_status()
+    if not available:
+        return {name: {"skipped": status} for name in names.values()}, 0.0
+    netlists = {gating: work / NETLISTS[gating][1] for gating in names}
+    key = _hash(OPENSTA_VERSION, status, lib_path.stat().st_size,
+                *(path.read_text() for path in netlists.values()))
+    cache = work / "opensta.json"
+    if not fresh and (hit := _cached(cache, key)) is not None:
+        return {name: hit[name] for name in names.values()}, 0.0
+    start = time.monotonic()
+    views = {names[g]: opensta_timing(path, design.top, lib_path, work)
+             for g, path in netlists.items()}
+    if not any("error" in view for view in views.values()):
+        _save(cache, key, views)
+    return views, round(time.monotonic() - start, 2)
+
+
+def _ice40_pnr_view(design: Design, work: Path, ice40: dict, fresh: bool) -> tuple:
+    """``(result, seconds)``: nextpnr's place and route of the iCE40 view
+    (:func:`synth.ice40_pnr.ice40_pnr`), cached in ``ice40_pnr.json`` apart from the Yosys
+    results, keyed on the iCE40 netlist and nextpnr's version.  A work directory
+    synthesized before the iCE40 step wrote its netlist gets that step alone again
+    (:func:`synth.yosys.ice40_netlist`).  ``{"skipped": reason}`` where the iCE40 view was
+    not mapped or without nextpnr; ``{"error": message}`` if it failed (then nothing is
+    cached)."""
+    from .ice40_pnr import PNR_VERSION, ice40_pnr, nextpnr_status
+    from .yosys import ICE40_NETLIST, YosysError, ice40_netlist
+    if "skipped" in ice40:
+        return {"skipped": f"iCE40 view {ice40['skipped']}"}, 0.0
+    available, status = nextpnr_status()
+    if not available:
+        return {"skipped": status}, 0.0
+    start = time.monotonic()
+    netlist = work / ICE40_NETLIST
+    try:
+        if not netlist.exists():
+            ice40_netlist(work, design.top)
+    except YosysError as exc:
+        return {"error": f"YosysError: {exc}"}, round(time.monotonic() - start, 2)
+    key = _hash(PNR_VERSION, status, netlist.read_text())
+    cache = work / "ice40_pnr.json"
+    if not fresh and (hit := _cached(cache, key)) is not None:
+        return hit, 0.0
+    view = ice40_pnr(netlist, design.top, work, version=status)
+    if "error" not in view:
+        _save(cache, key, view)
+    return view, round(time.monotonic() - start, 2)
 
 
 NETLISTS = {"none": ("netlist.json", "netlist.v"), "icg": ("netlist-icg.json", "netlist-icg.v")}

@@ -1,5 +1,11 @@
 """Tables from flow results: per-design rows under the three gating models, the Horowitz
-sanity check, JSON/CSV/Markdown."""
+sanity check, JSON/CSV/Markdown (and the HTML page, :mod:`quantrtl.synth.report_html`).
+
+``synth.json`` carries ``meta.provenance`` (:func:`quantrtl.synth.provenance.provenance`) and
+follows ``quantrtl/schemas/synth.schema.json``.  Timing has two sources: our STA
+(:mod:`synth.sta`, ``fmax_mhz``: the one the energy model's slews come from) and OpenSTA
+(:mod:`synth.opensta`, ``fmax_mhz_opensta``: the figure of record; blank when it was
+skipped or failed)."""
 
 from __future__ import annotations
 
@@ -7,12 +13,19 @@ import csv
 import json
 from pathlib import Path
 
+from quantrtl.synth.provenance import provenance
+from quantrtl.synth.report_html import write_html
+
+from .tech import TechError, osu018
+
 __all__ = ["design_row", "write_reports", "markdown_table"]
 
 ROW_FIELDS = ["design", "kind", "block", "params", "generic_cells", "transistors",
               "flip_flops", "osu_cells", "area_um2", "area_icg_um2", "gated_flip_flops",
               "icg_cells", "seq_share", "critical_path_ns", "fmax_mhz", "fmax_icg_mhz",
-              "logic_depth", "ice40_lut4", "ice40_carry", "ice40_ff", "ice40_note", "op",
+              "fmax_mhz_opensta", "fmax_icg_mhz_opensta", "opensta_note",
+              "logic_depth", "ice40_lut4", "ice40_carry", "ice40_ff", "ice40_note",
+              "ice40_device", "fmax_mhz_ice40_pnr", "ice40_logic_cells", "ice40_pnr_note", "op",
               "length", "pj_per_op", "pj_per_op_icg", "pj_per_op_ideal", "pj_per_op_datapath",
               "clock_share", "clock_share_icg", "toggle_rate", "pj_per_dot_product",
               "cycles_per_dot_product", "error"]
@@ -39,6 +52,7 @@ def design_row(result: dict, length: str | None = None) -> dict:
                    ice40_ff=s["ice40"]["ff"])
         if s["ice40"].get("skipped"):
             row["ice40_note"] = s["ice40"]["skipped"]
+        row.update(opensta_columns(s), **ice40_pnr_columns(s))
     energies = result.get("energy") or {}
     if energies:
         key = length if length in energies else next(iter(energies))
@@ -54,6 +68,35 @@ def design_row(result: dict, length: str | None = None) -> dict:
                    pj_per_dot_product=e.get("pj_per_dot_product"),
                    cycles_per_dot_product=e.get("cycles_per_dot_product"))
     return row
+
+
+def ice40_pnr_columns(synth: dict) -> dict:
+    """The iCE40 place and route (:mod:`synth.ice40_pnr`): ``ice40_device`` (device and
+    package), ``fmax_mhz_ice40_pnr`` (post-route), ``ice40_logic_cells`` (the wrapper's
+    included); blank with ``ice40_pnr_note`` where it was skipped or failed."""
+    pnr = synth.get("ice40_pnr") or {"skipped": "not run"}
+    if "fmax_mhz_ice40_pnr" not in pnr:
+        return {"ice40_pnr_note": pnr.get("skipped") or pnr.get("error") or "not run"}
+    return {"ice40_device": f"{pnr['device']}/{pnr['package']}",
+            "fmax_mhz_ice40_pnr": pnr["fmax_mhz_ice40_pnr"],
+            "ice40_logic_cells": pnr["ice40_logic_cells"]}
+
+
+def opensta_columns(synth: dict) -> dict:
+    """``fmax_mhz_opensta`` and ``fmax_icg_mhz_opensta`` from OpenSTA's timing of the two
+    netlists (``None``, a blank cell, when it was skipped or failed; ``opensta_note`` says
+    why)."""
+    out, notes = {}, []
+    for view, column in (("timing_opensta", "fmax_mhz_opensta"),
+                         ("timing_icg_opensta", "fmax_icg_mhz_opensta")):
+        timing = synth.get(view) or {"skipped": "not run"}
+        out[column] = timing.get("fmax_mhz_opensta")
+        why = timing.get("skipped") or timing.get("error")
+        if why and why not in notes:
+            notes.append(why)
+    if notes:
+        out["opensta_note"] = "; ".join(notes)[:200]
+    return out
 
 
 def markdown_table(rows: list, columns: list, headers: list | None = None) -> str:
@@ -90,6 +133,9 @@ def write_reports(out: Path, results: list, *, sweep: list, assumptions: dict, s
     rows = [design_row(r) for r in results]
     sweep_rows = [design_row(r) for r in sweep]
     sanity_rows = sanity_check(results, sanity)
+    labels = [r["design"]["label"] for r in results + sweep]
+    meta = {**meta, "provenance": report_provenance(
+        results + sweep, {"designs": labels, "jobs": meta.get("jobs")})}
     doc = {"meta": meta, "assumptions": assumptions, "designs": rows,
            "sanity": sanity_rows, "sweep": sweep_rows, "results": results + sweep}
     (out / "synth.json").write_text(json.dumps(doc, indent=1, sort_keys=True, default=str) + "\n")
@@ -98,7 +144,21 @@ def write_reports(out: Path, results: list, *, sweep: list, assumptions: dict, s
         _write_csv(out / "sweep.csv", sweep_rows, ROW_FIELDS)
     (out / "synth.md").write_text(_markdown(rows, sanity_rows, sweep_rows, assumptions, meta,
                                             plots))
+    write_html(out)
     return doc
+
+
+def report_provenance(results: list, parameters: dict) -> dict:
+    """``meta.provenance`` of a synthesis report (``synth.json``, ``headline.json``): the
+    shared record, with the liberty the designs were mapped onto (when any was) and the
+    run's ``parameters``."""
+    liberty = None
+    if any(r.get("synth") for r in results):
+        try:
+            liberty = osu018()[0]
+        except TechError:
+            pass
+    return provenance(liberty=liberty, parameters=parameters)
 
 
 def sanity_check(results: list, ref: dict) -> list:
@@ -140,15 +200,39 @@ def _markdown(rows, sanity_rows, sweep_rows, assumptions, meta, plots) -> str:
              f"DNA-TEQ comparison is `python -m quantrtl.headline` (headline.md).", ""]
     parts += ["## Designs", "", markdown_table(rows, [
         "design", "transistors", "flip_flops", "area_um2", "area_icg_um2", "gated_flip_flops",
-        "icg_cells", "fmax_mhz", "fmax_icg_mhz", "ice40_lut4", "ice40_carry", "ice40_ff", "op",
-        "pj_per_op", "pj_per_op_icg", "pj_per_op_ideal", "clock_share", "clock_share_icg"], [
+        "icg_cells", "fmax_mhz_opensta", "fmax_icg_mhz_opensta", "fmax_mhz", "fmax_icg_mhz",
+        "ice40_lut4", "ice40_carry", "ice40_ff", "ice40_device", "fmax_mhz_ice40_pnr",
+        "ice40_logic_cells", "op", "pj_per_op", "pj_per_op_icg",
+        "pj_per_op_ideal", "clock_share", "clock_share_icg"], [
         "design", "transistors (cmos)", "FFs", "area um^2", "area gated", "gated FFs", "ICGs",
-        "fmax MHz", "fmax gated", "LUT4", "carry", "iCE40 FF", "operation", "pJ/op none",
-        "pJ/op icg", "pJ/op ideal", "clock share", "clock share icg"]), ""]
+        "fmax MHz (OpenSTA)", "fmax gated (OpenSTA)", "fmax MHz (ours)", "fmax gated (ours)",
+        "LUT4", "carry", "iCE40 FF", "iCE40 device", "iCE40 fmax (routed)", "iCE40 cells",
+        "operation", "pJ/op none", "pJ/op icg", "pJ/op ideal",
+        "clock share", "clock share icg"]), ""]
+    parts += ["Timing: the OpenSTA columns are the figure of record (OpenSTA on the mapped "
+              "netlist with the liberty's delay tables, `synth.opensta`); the `ours` columns "
+              "are the flow's own STA (`synth.sta`), whose slews the energy model uses.", ""]
+    skipped = {}
+    for r in rows + sweep_rows:
+        if r.get("opensta_note"):
+            skipped.setdefault(r["opensta_note"], []).append(r["design"])
+    if skipped:
+        parts += ["OpenSTA columns left empty:", ""] + [f"- {', '.join(designs)}: {why}"
+                                                        for why, designs in skipped.items()]
+        parts += [""]
     unmapped = [r for r in rows + sweep_rows if r.get("ice40_note")]
     if unmapped:
         parts += ["iCE40 columns left empty:", ""] + [f"- {r['design']}: {r['ice40_note']}"
                                                       for r in unmapped] + [""]
+    unrouted = [r for r in rows + sweep_rows
+                if r.get("ice40_pnr_note") and not r.get("ice40_note")]
+    if unrouted:
+        parts += ["iCE40 place and route left empty:", ""] + [
+            f"- {r['design']}: {r['ice40_pnr_note']}" for r in unrouted] + [""]
+    parts += ["iCE40: `nextpnr-ice40` places and routes each design on the smallest iCE40 "
+              "that holds it (in a three-pin wrapper that registers every port: one logic "
+              "cell per port bit, counted in the cells), at `--freq 100 --seed 1`; the fmax "
+              "is post-route.", ""]
     errors = [r for r in rows + sweep_rows if r.get("error")]
     if errors:
         parts += ["Errors:", ""] + [f"- {r['design']}: {r['error']}" for r in errors] + [""]
@@ -168,8 +252,9 @@ def _markdown(rows, sanity_rows, sweep_rows, assumptions, meta, plots) -> str:
                                                "horowitz_scaled_pj", "ratio"]), ""]
     if sweep_rows:
         parts += ["## Sweep", "", markdown_table(sweep_rows, [
-            "design", "transistors", "area_um2", "area_icg_um2", "fmax_mhz", "ice40_lut4",
-            "ice40_carry", "ice40_ff", "pj_per_op", "pj_per_op_icg", "pj_per_op_ideal"]), ""]
+            "design", "transistors", "area_um2", "area_icg_um2", "fmax_mhz_opensta",
+            "fmax_mhz", "ice40_lut4", "ice40_carry", "ice40_ff", "pj_per_op", "pj_per_op_icg",
+            "pj_per_op_ideal"]), ""]
     parts += ["## Method and assumptions", ""]
     parts += [f"- **{k}**: {v}" for k, v in assumptions.items()]
     if plots:

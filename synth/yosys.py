@@ -21,6 +21,9 @@ both cores busy):
    (its default maps no DSP blocks, so multipliers are built from LUTs and carries and
    compared honestly) and ``stat``; skipped by default for a design with more flip-flops
    than the largest iCE40 has logic cells (:data:`ICE40_MAX_FFS`), which no iCE40 holds.
+   Its mapped netlist is written as ``ice40-netlist.json`` for nextpnr
+   (:mod:`synth.ice40_pnr`); :func:`ice40_netlist` re-runs this step alone where a work
+   directory synthesized before that lacks it.
 
 Both osu018 views then get a clock tree (:mod:`synth.cts`: no clock net drives more than
 eight pins), and a last Yosys pass per view writes its final netlists and ``stat``.
@@ -42,9 +45,11 @@ from .clockgate import GATING_STEPS, ICG_VERILOG, INSTANCE_STEPS
 from .cts import insert_clock_tree
 from .liberty import load_library
 
-__all__ = ["YosysError", "yosys_executable", "run_flows", "SCRIPT_VERSION"]
+__all__ = ["YosysError", "yosys_executable", "run_flows", "ice40_netlist", "SCRIPT_VERSION",
+           "ICE40_NETLIST"]
 
 SCRIPT_VERSION = 17   # bump when the script changes: cached results are keyed on it
+ICE40_NETLIST = "ice40-netlist.json"   # the iCE40 view's mapped netlist, for nextpnr
 ICE40_MAX_FFS = 7680      # logic cells (one flip-flop each) of the largest iCE40, HX8K
 DELAY_TARGET_PS = 10000   # ABC's delay target: the testbenches' 100 MHz clock
 DRIVING_CELL = "INVX1"    # what drives the primary inputs (ABC constraint)
@@ -112,6 +117,7 @@ read_verilog {rtl}
 synth_ice40 -top {top}
 delete t:$scopeinfo
 tee -q -o ice40.json stat -json
+write_json ice40-netlist.json
 """,
     }
 
@@ -174,7 +180,8 @@ def run_flows(work: Path, top: str, verilog: str, liberty: Path, *,
         (work / f"{name}.ys").write_text(text)
     for name in ("generic.json", "osu018.json", "osu018_icg.json", "ice40.json", "netlist.v",
                  "netlist.json", "netlist-icg.v", "netlist-icg.json", "base.il", "base.json",
-                 "mapped.json", "mapped-icg.json", "netlist-cts.json", "netlist-icg-cts.json"):
+                 "mapped.json", "mapped-icg.json", "netlist-cts.json", "netlist-icg-cts.json",
+                 ICE40_NETLIST):
         (work / name).unlink(missing_ok=True)
 
     def launch(name):
@@ -204,6 +211,7 @@ def run_flows(work: Path, top: str, verilog: str, liberty: Path, *,
         for name in names:
             code = _wait(running[name], timeout, top, work, name)
             outputs = [VIEWS[name][0]] if name in VIEWS else [f"{name}.json"]
+            outputs += [ICE40_NETLIST] if name == "ice40" else []
             missing = [o for o in outputs if not (work / o).exists()]
             if code or missing:
                 fail(name, code, missing)
@@ -239,9 +247,34 @@ def run_flows(work: Path, top: str, verilog: str, liberty: Path, *,
         "osu018": _stat(work / "osu018.json"),
         "osu018_icg": _stat(work / "osu018_icg.json"),
         "ice40": _stat(work / "ice40.json") if do_ice40 else {"skipped": reason},
+        "ice40_netlist": work / ICE40_NETLIST if do_ice40 else None,
         "netlist_v": work / "netlist.v",
         "netlist_json": work / "netlist.json",
         "netlist_icg_v": work / "netlist-icg.v",
         "netlist_icg_json": work / "netlist-icg.json",
         "clock_tree": trees,
     }
+
+
+def ice40_netlist(work: Path, top: str, *, timeout: float = 1800) -> Path:
+    """Run the iCE40 step alone on ``work/rtl.v`` (a work directory synthesized before
+    the step wrote its netlist) and return ``work/ice40-netlist.json``; the step is
+    deterministic, so its ``ice40.json`` figures are those cached.  Raises
+    :class:`YosysError`."""
+    work = Path(work)
+    (work / "ice40.ys").write_text(_scripts(top, "rtl.v", "", DELAY_TARGET_PS)["ice40"])
+    (work / ICE40_NETLIST).unlink(missing_ok=True)
+    with open(work / "yosys-ice40.log", "w") as log:
+        proc = subprocess.Popen([yosys_executable(), "-q", "ice40.ys"], cwd=work,
+                                stdout=log, stderr=subprocess.STDOUT)
+        try:
+            code = _wait((proc, log), timeout, top, work, "ice40")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    if code or not (work / ICE40_NETLIST).exists():
+        tail = (work / "yosys-ice40.log").read_text()[-2000:]
+        raise YosysError(f"Yosys (ice40) failed on {top} (exit {code}); log "
+                         f"{work / 'yosys-ice40.log'}:\n{tail}")
+    return work / ICE40_NETLIST

