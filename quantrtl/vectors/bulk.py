@@ -22,7 +22,7 @@ from quantrtl.spec import MULTIPLIER_MAX, MULTIPLIER_MIN, SHIFT_MAX, SHIFT_MIN
 from .random_sets import signed_values
 
 __all__ = ["mac_all_products", "requant_shift_sweep", "dnateq_random_codes",
-           "huffman_round_trips"]
+           "huffman_round_trips", "huffman_histogram"]
 
 
 def _single_product_rows(c, rng, a_values, w_values) -> dict:
@@ -105,7 +105,7 @@ def dnateq_random_codes(c, rng, count: int, bits: int, *, zero_x: float = 0.3,
             "lut": rng.integers(0, 1 << c.lut_width, size=c.entries)}
 
 
-def _histogram(rng, size: int, kind: str) -> np.ndarray:
+def huffman_histogram(rng, size: int, kind: str) -> np.ndarray:
     """Symbol probabilities over ``size`` symbols: ``single`` (one symbol), ``flat`` (a
     random subset, equal) or ``skewed`` (a random subset, halving)."""
     used = int(rng.integers(1, size + 1))
@@ -128,6 +128,6 @@ def huffman_round_trips(c, rng, streams: int, max_symbols: int) -> dict:
     limit = min(max_symbols, (1 << c.count_bits) - 1)
     parts, lengths = [], rng.integers(0, limit, size=streams, endpoint=True)
     for k, length in enumerate(lengths):
-        probs = _histogram(rng, size, ("skewed", "flat", "single")[k % 3])
+        probs = huffman_histogram(rng, size, ("skewed", "flat", "single")[k % 3])
         parts.append(rng.choice(size, size=int(length), p=probs))
     return {"symbols": np.concatenate(parts).astype(np.int64), "lengths": lengths}

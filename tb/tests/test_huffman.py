@@ -13,6 +13,7 @@ import numpy as np
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, with_timeout
 
 from quantrtl.golden.huffman import CanonicalCode, build_code, code_lengths, encode
+from quantrtl.vectors.bulk import huffman_histogram
 from quantrtl.vectors.huffman import expected_outcome, packet_beats
 from .. import coverage
 from ..harness import cover_config, run_packets
@@ -43,18 +44,7 @@ async def _restart(env):
 
 def _histogram(env, kind):
     """A random histogram over the block's alphabet: skewed, flat or single-symbol."""
-    rng, c = env.rng, env.component
-    size = 1 << c.symbol_bits
-    used = int(rng.integers(1, size + 1))
-    symbols = rng.permutation(size)[:used]
-    probs = np.zeros(size)
-    if kind == "single":
-        probs[symbols[0]] = 1.0
-    elif kind == "flat":
-        probs[symbols] = 1.0
-    else:  # geometric-ish: a few symbols dominate
-        probs[symbols] = 0.5 ** np.arange(used) + 1e-3
-    return probs / probs.sum()
+    return huffman_histogram(env.rng, 1 << env.component.symbol_bits, kind)
 
 
 def _stream(env, kind, count, max_length=None):
