@@ -54,6 +54,7 @@ from cocotb_coverage import coverage as cc
 from quantrtl.vectors import coverage as vcov
 
 __all__ = ["declare", "sample", "record", "hits", "reset", "stream_trace", "run_file", "prune",
+           "suite_configs",
            "source_digest", "run_files", "latest_runs", "default_run", "merge", "REPORT",
            "COVERAGE_DIR", "toggle_coverage", "unhit", "table"]
 
@@ -463,13 +464,26 @@ def _declared_bins(block: str, params: dict, cache: dict) -> list[str]:
     return cache[key]
 
 
+def suite_configs(sims=("verilator", "icarus")) -> list:
+    """``(block, params)`` of every configuration the suite's default run simulates: the
+    registered blocks' simulator matrices (:attr:`quantrtl.blocks.Block.sim_params`)."""
+    from quantrtl.blocks import BLOCKS
+    return [(name, dict(params)) for name, block in BLOCKS.items() for sim in sims
+            for params in block.sim_matrix(sim)]
+
+
 def merge(files=None, *, directory: Path | None = None, out: Path | None = None,
-          configs=(), latest: bool = True) -> dict:
+          configs=(), latest: bool = True, declare_runs: bool = True) -> dict:
     """Merge run files into the coverage report.
 
     ``files`` (default: every run file of ``directory``; with ``latest``, only the latest
     run of each run key, so repeated runs do not pile up); ``configs``: more
-    ``(block, params)`` whose declared bins count even without a run.  Per block:
+    ``(block, params)`` whose declared bins count even without a run; ``declare_runs``
+    (default) adds the bins every run's configuration declares, while without it the
+    declared bins are those of ``configs`` alone (the suite's model, :func:`suite_configs`)
+    and other runs -- the bulk player tests, the command-line tests of other
+    configurations -- add their hits to those bins (the rest count as
+    ``undeclared_hits``).  Per block:
     ``declared`` (the union of the bins its configurations declare), ``hit`` (those hit
     at least once), ``bins`` (hits by name), ``configs`` and ``runs``.  Writes ``out`` (JSON)
     if given; returns the report."""
@@ -492,9 +506,9 @@ def merge(files=None, *, directory: Path | None = None, out: Path | None = None,
         e["runs"] += 1
         e["configs"].add(meta["label"])
         sims.add(meta.get("sim"))
-        declared = _declared_bins(meta["block"], meta["params"], cache)
-        for name in declared:
-            e["bins"].setdefault(name, 0)
+        if declare_runs:
+            for name in _declared_bins(meta["block"], meta["params"], cache):
+                e["bins"].setdefault(name, 0)
         for name, n in doc.get("hits", {}).items():
             if name in e["bins"]:
                 e["bins"][name] += int(n)
@@ -554,8 +568,9 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     directory = Path(argv[0]) if argv else COVERAGE_DIR
     out = Path(argv[1]) if len(argv) > 1 else REPORT
-    report = merge(directory=directory, out=out)
-    print(f"functional coverage of {report['meta']['runs']} runs in {directory}/ -> {out}")
+    report = merge(directory=directory, out=out, configs=suite_configs(), declare_runs=False)
+    print(f"functional coverage of {report['meta']['runs']} runs in {directory}/ -> {out} "
+          f"(the bins of the simulator matrices' configurations)")
     print("\n".join(table(report)))
     return 0
 

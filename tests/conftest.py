@@ -109,6 +109,6 @@ def pytest_sessionfinish(session, exitstatus):
     if not done.is_dir():
         return
     shutil.rmtree(done, ignore_errors=True)
-    from quantrtl.tb.coverage import REPORT, merge, prune
+    from quantrtl.tb.coverage import REPORT, merge, prune, suite_configs
     prune(COVERAGE_DIR)
-    merge(directory=COVERAGE_DIR, out=REPORT)
+    merge(directory=COVERAGE_DIR, out=REPORT, configs=suite_configs(), declare_runs=False)

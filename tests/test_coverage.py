@@ -389,6 +389,23 @@ def test_merge_declares_configurations_without_runs(tmp_path):
     assert "huffman" in "\n".join(tcov.table(report))
 
 
+def test_merge_over_the_suite_model_counts_other_runs_as_hits_only(tmp_path):
+    """Without ``declare_runs`` the declared bins are the given configurations' (the suite's
+    matrices, :func:`tcov.suite_configs`): a run of another configuration adds its hits to
+    the bins they share and declares none of its own."""
+    small = {"n": 3, "m": 1}
+    _write(tmp_path, "a.json", _run_doc("dqa", {}, {"channel/ordinary": 2}))
+    _write(tmp_path, "b.json", _run_doc("dqa", small, {"channel/ordinary": 5,
+                                                       "err[m=1]/0": 4}))
+    report = tcov.merge(directory=tmp_path, configs=[("dqa", {})], declare_runs=False)
+    bins = report["blocks"]["dqa"]["bins"]
+    assert set(bins) == set(cov.declared(configure("dqa", {})))
+    assert bins["channel/ordinary"] == 7 and "err[m=1]/0" not in bins
+    assert report["meta"]["undeclared_hits"] >= 1
+    matrix = tcov.suite_configs()
+    assert ("dqa", small) in matrix and ("mac", {"lanes": 8}) in matrix
+
+
 def test_default_run_is_the_latest_of_the_current_sources(tmp_path):
     old = _run_doc("dqa", {}, {"q/min": 1}, started=1.0)
     new = _run_doc("dqa", {}, {"q/max": 1}, started=2.0)
