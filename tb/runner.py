@@ -165,6 +165,10 @@ def launch(runner, *, sources, top: str, build_dir: Path, test_module: str, env:
     results = build_dir / f"results-{test_module.rsplit('.', 1)[-1]}.xml"
     lock = open(build_dir / ".lock", "w")
     fcntl.flock(lock, fcntl.LOCK_EX)  # one simulation per build directory at a time
+    # cocotb lets the WAVES variable override its waves argument (the Makefile exports
+    # WAVES=0): pin it to this launch's decision, which already counts WAVES.
+    saved_waves = os.environ.get("WAVES")
+    os.environ["WAVES"] = "1" if waves else "0"
     try:
         results.unlink(missing_ok=True)
         started = time.perf_counter()
@@ -186,6 +190,10 @@ def launch(runner, *, sources, top: str, build_dir: Path, test_module: str, env:
         raise SimulationError(f"{what}: build or run failed: {exc}; see "
                               f"{build_dir / 'build.log'}") from exc
     finally:
+        if saved_waves is None:
+            os.environ.pop("WAVES", None)
+        else:
+            os.environ["WAVES"] = saved_waves
         fcntl.flock(lock, fcntl.LOCK_UN)
         lock.close()
     tests, failed = get_results(results)
