@@ -80,6 +80,23 @@ synth: $(STAMP) icarus opensta
 	$(PY) -m quantrtl.synth.tech build/tech
 	$(PY) -m quantrtl.synth -o build/reports $(SYNTH_ARGS)
 
+# The requantizer's design sweep (docs/requantizer.md) and Booth before/after on every
+# block with a multiplier; OpenSTA's report_power against our energy (after make synth).
+sweep-requant: $(STAMP) opensta
+	$(PY) -m quantrtl.synth.tech build/tech
+	$(PY) -m quantrtl.synth --no-default --config synth/sweeps/requant.json --no-energy \
+		--ice40 never -o build/reports/sweeps/requant $(SYNTH_ARGS)
+
+sweep-booth: $(STAMP) opensta
+	$(PY) -m quantrtl.synth.tech build/tech
+	$(PY) -m quantrtl.synth --no-default --config synth/sweeps/booth.json --no-energy \
+		--ice40 never -o build/reports/sweeps/booth $(SYNTH_ARGS)
+
+power-check: $(STAMP) opensta
+	$(PY) -m quantrtl.synth.power_check -o build/reports
+
+.PHONY: sweep-requant sweep-booth power-check
+
 headline: $(STAMP) icarus opensta
 	$(PY) -m quantrtl.synth.tech build/tech
 	$(PY) -m quantrtl.headline -o build/reports $(HEADLINE_ARGS)

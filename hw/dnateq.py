@@ -39,6 +39,11 @@ Datapath (sub-components joined with ``wiring.connect``: :class:`PairDecoder`,
     equal) or ``-1``.  Double buffering: in the clock after a dot product's last beat (once
     the post-processor is free) every bank copies its counters into its snapshot registers
     and the counters restart, counting the next dot product's first beat in that same clock.
+    The stream control is two :class:`hw.pipeline.StallPipeline` s: the input into the
+    counters (:func:`input_stage`, whose output register says the counters hold a completed
+    dot product; ``stall`` while a LUT write is pending), and the :class:`HandOver`, a
+    serializer that gives each completed dot product out as its ``pes * E / pp_lanes``
+    post-processing steps.
     Post-processing, shared by the PEs and time-multiplexed: ``pp_lanes`` entries per clock,
     ``E / pp_lanes`` steps per PE, PE after PE; each step reads ``pp_lanes`` snapshot
     entries of every bank of that PE, merges the lanes, and the :class:`PostProcessor`
@@ -58,15 +63,17 @@ Low-power structure (each is measured in ``docs/dnateq.md``)
     of a two's-complement word at each 0 <-> -1 crossing; converted to two's complement
     only when the post-processor reads it.  ``"twos"``: plain two's complement.
     Registers load only when they change (a counter when hit or restarted, the snapshot at
-    a copy, the LUT when written, the pipeline on valid beats) and are reset-less or carry the reset in their
-    enable, so the flow's clock gating (:mod:`synth.clockgate`) gates them.
+    a copy, the LUT when written, the pipeline on valid beats) and are reset-less or carry
+    the reset in their enable, so the flow's clock gating (:mod:`synth.clockgate`) gates
+    them.
 
 Timing (``o.ready`` high): the input takes one beat per clock unless the counters still
 hold a completed dot product that the busy post-processor has not taken (then ``i.ready``
 is low); the first result of a group of dot products appears ``E / pp_lanes + 5`` clocks
 after its last beat is accepted when the post-processor was idle (one clock for the copy),
-the others ``E / pp_lanes`` clocks apart.  Back to back, ``N`` pairs cost ``max(ceil(N / lanes), pes * E / pp_lanes)`` clocks
-per group (``cycles_per_dot_product``): counting and post-processing overlap completely.
+the others ``E / pp_lanes`` clocks apart.  Back to back, ``N`` pairs cost
+``max(ceil(N / lanes), pes * E / pp_lanes)`` clocks per group (``cycles_per_dot_product``):
+counting and post-processing overlap completely.
 """
 
 from math import ceil
@@ -83,7 +90,7 @@ from .component import Component
 from .pipeline import CLOCK_GATE, StallPipeline, select, tree_sum
 
 __all__ = ["DnaTeqDotProduct", "PairDecoder", "CounterBank", "Lut", "LutWritePort",
-           "HandOver", "StepMerge", "PostProcessor", "COUNTER_CODES"]
+           "HandOver", "StepMerge", "PostProcessor", "input_stage", "COUNTER_CODES"]
 
 
 
@@ -306,49 +313,64 @@ class LutWritePort(Component):
 
 
 class HandOver(Component):
-    """The hand-over of completed dot products from the counters to the post-processor,
-    and the post-processor's step sequence (``steps`` steps per PE, PE after PE).
+    """The hand-over of completed dot products from the counters to the post-processor:
+    a serializer (:class:`hw.pipeline.StallPipeline`, ``beats=(steps, pes)``) that gives
+    each one out as the post-processor's step sequence, ``steps`` steps per PE, PE after
+    PE.
 
-    Members: ``done`` (a dot product's last pair beat taken this clock), ``issue`` (the
-    post-processor takes a step this clock); ``held`` (the counters hold a completed dot
-    product), ``busy`` (the snapshot is being post-processed: the step stream's valid),
-    ``idle`` (neither), ``pe`` and ``ctl`` (:func:`handover_signature`: ``copy``, and the
-    step as ``ctl.step``), ``first`` and ``last`` (the step is a PE's first or last).
+    Members: ``i`` (a stream without payload: ``i.valid``, the counters hold a completed
+    dot product -- the output register of the engine's counting pipeline; a transfer is
+    the copy into the snapshot), ``issue`` (the post-processor takes a step this clock:
+    the step stream's transfer); ``busy`` (the snapshot is being post-processed: the step
+    stream's valid), ``idle`` (neither held nor busy), ``pe`` and ``ctl``
+    (:func:`handover_signature`: ``copy``, and the step as ``ctl.step``), ``first`` and
+    ``last`` (the step is a PE's first or last).
 
-    The copy happens in the clock after ``done`` once the snapshot is free -- at once when
-    the post-processor is idle, or in the clock it issues its final step (that step reads
-    the snapshot in this clock, the copy writes it at the edge)."""
+    The copy happens as soon as the snapshot is free -- at once when the post-processor
+    is idle, or in the clock it issues its final step (that step reads the snapshot in
+    this clock, the copy writes it at the edge): ``i.ready = ~busy | (issue & final)``,
+    ``final`` the last PE's last step."""
 
     def __init__(self, *, steps, pes):
         self.steps, self.pes = steps, pes
         super().__init__({
-            "done": In(1), "issue": In(1),
-            "held": Out(1), "busy": Out(1), "idle": Out(1),
+            "i": In(stream.Signature(0)), "issue": In(1),
+            "busy": Out(1), "idle": Out(1),
             "pe": Out(range(max(pes, 2))), "ctl": Out(handover_signature(steps)),
             "first": Out(1), "last": Out(1),
         })
 
     def elaborate(self, platform):
         m = Module()
-        group, pe, copy = self.ctl.step, self.pe, self.ctl.copy
-        final_step = self.last & (pe == self.pes - 1)
+        # The step stream: ``issue`` is its transfer, which serves as its ready (a ready
+        # counts only while valid).
+        steps = SimpleNamespace(valid=self.busy, ready=self.issue)
+        pipe = StallPipeline(m, self.i, steps, beats=(self.steps, self.pes))
+        pipe.output(pipe.valid)
+        group, pe = pipe.index
         m.d.comb += [
+            self.ctl.copy.eq(pipe.advance & pipe.valid),
+            self.ctl.step.eq(group),
+            self.pe.eq(pe),
             self.first.eq(group == 0),
             self.last.eq(group == self.steps - 1),
-            self.idle.eq(~self.held & ~self.busy),
-            copy.eq(self.held & (~self.busy | (self.issue & final_step))),
+            self.idle.eq(~self.i.valid & ~self.busy),
         ]
-        m.d.sync += self.held.eq(self.done | (self.held & ~copy))
-        with m.If(copy):
-            m.d.sync += self.busy.eq(1)
-        with m.Elif(self.issue & final_step):
-            m.d.sync += self.busy.eq(0)
-        with m.If(self.issue):
-            m.d.sync += group.eq(Mux(self.last, 0, group + 1))
-            if self.pes > 1:
-                with m.If(self.last):
-                    m.d.sync += pe.eq(Mux(pe == self.pes - 1, 0, pe + 1))
         return m
+
+
+def input_stage(m, i, counters, pending):
+    """The engine's input, a :class:`hw.pipeline.StallPipeline` from ``i`` (beats with
+    ``load`` and ``last`` fields) into the counters, whose output register is
+    ``counters.valid`` (:class:`HandOver`'s ``i``): a ``last`` pair beat sets it -- the
+    counters hold a completed dot product -- and it stays set until the hand-over copies
+    the counts.  A beat is taken while the counters can count it (they hold no completed
+    dot product, or it is being copied: ``counters.ready``) and no LUT write is
+    ``pending`` (the pipeline's ``stall``): ``i.ready = (~counters.valid | counters.ready)
+    & ~pending``, never a function of the payload.  Returns ``i.valid & i.ready``."""
+    counting = StallPipeline(m, i, counters, stall=pending)
+    counting.output(counting.valid & ~i.payload.load & i.payload.last)
+    return counting.advance & counting.valid
 
 
 class PairDecoder(Component):
@@ -583,19 +605,17 @@ class DnaTeqDotProduct(Component):
             pes=self.pes, lanes=self.lanes, bank_width=self.bank_width,
             count_width=self.count_width, pp_lanes=self.pp_lanes)
 
-        # ---- input: ready never depends on the payload; it is low while the counters hold
-        # a completed dot product the snapshot cannot take yet, or a LUT write is pending.
+        # ---- input: ready never depends on the payload (input_stage)
+        taken = input_stage(m, self.i, ctrl.i, port.pending)
         take = Signal(name="take_pairs")
         load = Signal(name="take_lut")
         m.d.comb += [
-            self.i.ready.eq(~(ctrl.held & ~ctrl.ctl.copy) & ~port.pending),
-            take.eq(self.i.valid & self.i.ready & ~beat.load),
-            load.eq(self.i.valid & self.i.ready & beat.load),
+            take.eq(taken & ~beat.load),
+            load.eq(taken & beat.load),
             port.load.eq(load), port.addr.eq(beat.addr), port.data.eq(beat.data),
             port.idle.eq(ctrl.idle),
             lut.step.eq(ctrl.ctl.step),
             decode.take.eq(take), decode.x.eq(beat.x), decode.w.eq(beat.w),
-            ctrl.done.eq(take & beat.last),
             ctrl.issue.eq(post.i.valid & post.i.ready),
             merge.pe.eq(ctrl.pe),
         ]
@@ -623,7 +643,7 @@ class DnaTeqDotProduct(Component):
                          post.i.payload.lut[j].eq(lut.read[j])]
 
         # What proofs read of this elaboration (tb.proofs): the hand-over state.
-        self.probes = SimpleNamespace(held=ctrl.held, busy=ctrl.busy, pe=ctrl.pe,
+        self.probes = SimpleNamespace(held=ctrl.i.valid, busy=ctrl.busy, pe=ctrl.pe,
                                       group=ctrl.ctl.step, take=take,
                                       last_issued=ctrl.issue & ctrl.last)
         return m

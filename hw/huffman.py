@@ -62,7 +62,8 @@ Datapath, one part each (:class:`HuffmanDecoder` joins them with :func:`wiring.c
     ``lanes`` code matchers (:class:`CodeMatch`), each decoding the canonical code at the
     top of the buffer (shifted by the previous lanes' lengths) in one clock: for every
     length ``l``, ``code_l - first[l] < count[l]`` selects the length, ``offset[l] + code_l
-    - first[l]`` the table index; and the output register.
+    - first[l]`` the table index; and the output register, a 1:1
+    :class:`hw.pipeline.StallPipeline` (``restart`` is its ``flush``).
 """
 
 import types
@@ -74,6 +75,7 @@ from amaranth.lib.wiring import In, Out
 
 from quantrtl.spec import HuffmanError, HuffmanKind, Param
 from .component import Component
+from .pipeline import StallPipeline
 
 __all__ = ["HuffmanDecoder", "Kind", "ErrorKind", "PacketControl", "CodeTable",
            "CanonicalOffsets", "BitBuffer", "CodeMatch", "LaneDecoder", "LoadSignature",
@@ -478,6 +480,13 @@ class BitBuffer(Component):
         appended = (Cat(Const(0, BUF - W), word.data) >> kept)[:BUF]
         nbits_next = Mux(take, kept + W, kept)
         last_next = last_seen | (take & word.last)
+        # Not a StallPipeline: a variable-rate buffer, whose ready is its free space.  A
+        # word is taken whenever its W bits fit behind the bits held (nbits <= BUF - W)
+        # and the final word is not in yet, whatever the lanes consume at this clock; the
+        # lanes drop 0 .. lanes * max_length bits a clock, so words in and bits out move
+        # at unrelated rates and no register here advances with the output's ready (a
+        # global stall, ready = ~o.valid | o.ready, would take a word only as one leaves).
+        # From registers only: never a function of consumed, o.ready or the payload.
         m.d.comb += [self.words.ready.eq(~last_seen & (nbits <= BUF - W)),
                      self.head.bits.eq(buf[BUF - len(self.head.bits):]),
                      self.head.nbits.eq(nbits),
@@ -557,11 +566,14 @@ class LaneDecoder(Component):
     register.
 
     Lane ``k`` matches the code behind the previous lanes' codes; it decodes if they all
-    did, the code fits in ``nbits`` and ``remaining > k``.  When the output register can
-    advance (empty or taken), the symbols decoded go into it and their bits are consumed.
-    Lane 0's window also tells the control why nothing decodes: an *invalid* code
-    (``max_length`` bits there and no match) or a *truncated* stream (final word in, fewer
-    bits than ``max_length``, no code fits).  ``flush`` empties the output register.
+    did, the code fits in ``nbits`` and ``remaining > k``.  The lanes feed the output
+    register through a 1:1 :class:`hw.pipeline.StallPipeline`: when it can advance (empty
+    or taken, ``~o.valid | o.ready``), the symbols decoded go into it and their bits are
+    consumed (``consumed`` and ``emitted`` are 0 in any other clock).  Lane 0's window also
+    tells the control why nothing decodes: an *invalid* code (``max_length`` bits there and
+    no match) or a *truncated* stream (final word in, fewer bits than ``max_length``, no
+    code fits).  ``flush`` empties the output register (the pipeline's ``flush``).  The
+    output payload loads only with a decoded beat and holds through bubbles.
 
     Parameters
     ----------
@@ -605,8 +617,14 @@ class LaneDecoder(Component):
         for k, lane in enumerate(lanes):
             m.submodules[f"match{k}"] = lane
         wiring.connect(m, wiring.flipped(self.code.canonical), *(lane.code for lane in lanes))
-        advance = Signal()
-        m.d.comb += advance.eq(~self.o.valid | self.o.ready)
+        # The lanes into the output register: a 1:1 StallPipeline whose input beat is the
+        # symbols decoded at this clock (valid: lane 0 decodes), taken while the register is
+        # empty or being read; ``flush`` empties it.
+        decoded = types.SimpleNamespace(valid=Signal(name="decoded_valid"),
+                                        ready=Signal(name="decoded_ready"),
+                                        payload=Signal(output_shape(self.symbol_bits, K),
+                                                       name="decoded"))
+        pipe = StallPipeline(m, decoded, self.o, flush=self.flush)
         shift = Const(0, range(K * L + 1))
         oks, prev_ok = [], decode.enable
         for k, lane in enumerate(lanes):
@@ -618,23 +636,20 @@ class LaneDecoder(Component):
             oks.append(ok)
             shift = Mux(ok, shift + lane.length, shift)
             prev_ok = ok
-        m.d.comb += [head.consumed.eq(Mux(advance, shift, 0)),
-                     decode.emitted.eq(Mux(advance, sum(oks), 0))]
+        # Lane k decodes only if lane k - 1 did: the beat is valid iff lane 0 decodes.
+        m.d.comb += [decoded.valid.eq(oks[0]),
+                     head.consumed.eq(Mux(decoded.ready, shift, 0)),
+                     decode.emitted.eq(Mux(decoded.ready, sum(oks), 0))]
+        if K == 1:
+            m.d.comb += decoded.payload.eq(self.code.symbol[0])
+        else:
+            m.d.comb += decoded.payload.n.eq(sum(oks))
+            m.d.comb += [decoded.payload.sym[k].eq(self.code.symbol[k]) for k in range(K)]
+        pipe.output(pipe.valid, decoded.payload)
         lane0 = lanes[0]
         fits0 = lane0.found & (lane0.length <= head.nbits)
         m.d.comb += [decode.invalid.eq((head.nbits >= L) & ~lane0.found),
                      decode.truncated.eq(head.last & (head.nbits < L) & ~fits0)]
-
-        with m.If(advance):
-            m.d.sync += self.o.valid.eq(decode.emitted != 0)
-            if K == 1:
-                m.d.sync += self.o.payload.eq(self.code.symbol[0])
-            else:
-                m.d.sync += self.o.payload.n.eq(decode.emitted)
-                for k in range(K):
-                    m.d.sync += self.o.payload.sym[k].eq(self.code.symbol[k])
-        with m.If(self.flush):
-            m.d.sync += self.o.valid.eq(0)
         return m
 
 
@@ -738,6 +753,14 @@ class PacketControl(Component):
         table); return whether a beat is taken."""
         beat, restart = self.i.payload, self.restart
         idle, decoding = state == _State.IDLE, state == _State.DECODE
+        # Not a StallPipeline: a router, with no register on the beat's path.  Each beat
+        # goes, in the clock it is offered, to the sink of the state: the control and the
+        # table between packets and in the error state, which take any beat, and inside a
+        # packet the bit buffer (words, passed through combinationally), whose ready is
+        # its free space (BitBuffer: a variable-rate buffer).  i.ready is that sink's
+        # ready, low in a restart clock; no output register empties or is read to advance
+        # anything here (there is no ~o.valid | o.ready), so a StallPipeline would be one
+        # without registers, all of it stall = restart | decoding & ~words.ready.
         with m.Switch(state):
             with m.Case(_State.IDLE, _State.ERROR):
                 m.d.comb += self.i.ready.eq(~restart)

@@ -62,12 +62,13 @@ class ResultBank(Component):
 
     Ports: ``i`` (stream of ``ArrayLayout(shape, count)``), ``o`` (stream of ``shape``).
 
-    A transfer on ``i`` loads the ``count`` result registers (``result0`` ..); a counter
-    (``index``) then presents them on ``o`` one per transfer; ``o.payload`` is a multiplexer
-    of the registers, so the first result is on ``o`` the clock after its set was taken.
-    ``i.ready = ~pending | (o.ready & index == count - 1)``: the next set is taken in the
-    clock the last result of the previous one leaves, so sets stream back to back at one
-    result per clock; it never depends on ``i.payload``.
+    A serializer (:class:`hw.pipeline.StallPipeline` with ``beats=count``): a transfer on
+    ``i`` loads the ``count`` result registers (``result0`` ..); the pipeline's counter
+    (``index``) then presents them on ``o`` one per transfer; ``o.payload`` is a
+    multiplexer of the registers, so the first result is on ``o`` the clock after its set
+    was taken.  ``i.ready = ~o.valid | (o.ready & index == count - 1)``: the next set is
+    taken in the clock the last result of the previous one leaves, so sets stream back to
+    back at one result per clock; it never depends on ``i.payload``.
     """
 
     def __init__(self, count, shape):
@@ -80,22 +81,15 @@ class ResultBank(Component):
 
     def elaborate(self, platform):
         m = Module()
-        results = [Signal(self.shape, name=f"result{k}", reset_less=True)
+        pipe = StallPipeline(m, self.i, self.o, beats=self.count)
+        take = pipe.advance & pipe.valid
+        results = [pipe.register(self.i.payload[k], take, name=f"result{k}")
                    for k in range(self.count)]
-        index = Signal(range(self.count), name="index")
-        pending = Signal(name="pending")
-        at_last = index == self.count - 1
-        m.d.comb += [
-            self.o.valid.eq(pending),
-            self.o.payload.eq(select(results, index)),
-            self.i.ready.eq(~pending | (self.o.ready & at_last)),
-        ]
-        self.probes = SimpleNamespace(pending=pending, index=index, results=results)  # proofs
-        with m.If(self.i.valid & self.i.ready):
-            m.d.sync += [r.eq(self.i.payload[k]) for k, r in enumerate(results)]
-            m.d.sync += [pending.eq(1), index.eq(0)]
-        with m.Elif(self.o.valid & self.o.ready):
-            m.d.sync += [pending.eq(~at_last), index.eq(Mux(at_last, 0, index + 1))]
+        pipe.output(pipe.valid)
+        index = pipe.index[0]
+        m.d.comb += self.o.payload.eq(select(results, index))
+        # What proofs read (tb.proofs): a set is pending while the output is valid.
+        self.probes = SimpleNamespace(pending=self.o.valid, index=index, results=results)
         return m
 
 

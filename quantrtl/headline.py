@@ -79,8 +79,8 @@ def headline_plan(pes=PES, bits=BITS, lengths=LENGTHS):
     int8_pes = sorted({min(p, MAX_PES.get(n, p)) for p in pes for n in bits})
     for p in int8_pes:
         plan[("int8", 8, p)] = {
-            "engine": Design.block("mac", {"lanes": 1, "pes": p, "zero_skip": True}),
-            "post": Design.block("requant", {})}
+            "engine": Design.block("mac", {"lanes": 1, "pes": p, "zero_skip": True}, FLOW),
+            "post": Design.block("requant", {}, FLOW)}
     for requested in pes:
         for n in bits:
             p = min(requested, MAX_PES.get(n, requested))
@@ -89,10 +89,16 @@ def headline_plan(pes=PES, bits=BITS, lengths=LENGTHS):
                 "engine": Design.block("dnateq", {"n": n, "lanes": 1, "pes": p,
                                                   "max_length": MAX_LENGTH,
                                                   "lut_width": LUT_WIDTH,
-                                                  "frac_bits": FRAC_BITS, "pp_lanes": pp}),
-                "post": Design.block("dnaenc", {"n": n,
-                                                "width": result_width(MAX_LENGTH)})}
+                                                  "frac_bits": FRAC_BITS, "pp_lanes": pp},
+                                       FLOW),
+                "post": Design.block("dnaenc", {"n": n, "width": result_width(MAX_LENGTH)},
+                                     FLOW)}
     return plan
+
+
+# One flow for both sides: no Booth multipliers (the requantizer's own default has them; the
+# MAC's and DNA-TEQ's multipliers would shrink with them too: docs/requantizer.md).
+FLOW = {"booth": False}
 
 
 def _layer(workload: str, length: int):
@@ -147,6 +153,8 @@ def _measure_design(design, uses, fresh, root):
         view = {k: s[k] for k in ("osu018", "osu018_icg", "work", "cached")}
         for t in ("timing", "timing_icg"):
             view[t] = {k: s[t][k] for k in ("fmax_mhz", "critical_path_ns")}
+            sta = s.get(f"{t}_opensta", {})
+            view[t]["fmax_mhz_opensta"] = sta.get("fmax_mhz_opensta")
         for out, (_, _, runs) in zip(outs, uses):
             out["synth"] = view
             if hasattr(component, "cycles_per_dot_product"):
@@ -286,7 +294,9 @@ def _rows_for(key, engine, post, wl, length, model):
     e_post, b_post = _post_per_result(post, wl, length, pes, model)
     view = "osu018" if model == "none" else "osu018_icg"
     timing = engine["synth"]["timing" if model == "none" else "timing_icg"]
-    fmax = timing["fmax_mhz"]
+    # OpenSTA's fmax is the figure of record; our STA's where OpenSTA is not installed.
+    fmax = timing.get("fmax_mhz_opensta") or timing["fmax_mhz"]
+    fmax_source = "opensta" if timing.get("fmax_mhz_opensta") else "ours"
     area_engine = engine["synth"][view]["area_um2"]
     area_post = post["synth"][view]["area_um2"]
     bits = n if datapath == "dnateq" else 8
@@ -305,7 +315,8 @@ def _rows_for(key, engine, post, wl, length, model):
         rows.append({**base, "scope": scope, "area_um2": round(area, 1),
                      "energy_pj": round(energy, 2), "cycles": round(cycles_group, 2),
                      "cycles_per_dot_product": round(cycles_group / pes, 3),
-                     "fmax_mhz": fmax, "edp_pj_ns": round(energy * delay_ns, 1),
+                     "fmax_mhz": fmax, "fmax_source": fmax_source,
+                     "edp_pj_ns": round(energy * delay_ns, 1),
                      "breakdown_pj": breakdown, "traffic_bits": traffic_bits,
                      "dot_products_measured": dots, "window_cycles": run["cycles"],
                      "engine": engine["design"]["label"], "post": post["design"]["label"],
@@ -507,7 +518,7 @@ def ablation(*, bits=(3, 5), length=384, jobs=2, root=Path("build") / "synth",
         engine = base_plan[("dnateq", n, 1)]["engine"]
         for k, (_, change) in enumerate(ABLATION):
             plan[("dnateq", n, 1, k)] = {
-                "engine": Design.block("dnateq", {**engine.param_dict, **change}),
+                "engine": Design.block("dnateq", {**engine.param_dict, **change}, FLOW),
                 "post": base_plan[("dnateq", n, 1)]["post"]}
     results = run(plan, lengths=(length,), workloads=("minilm",), jobs=jobs, fresh=fresh,
                   root=root, progress=progress)

@@ -4,6 +4,7 @@
     python -m quantrtl.synth --sweep mac:lanes=1,2,4,8 --sweep requant:latency=1,2,3
     python -m quantrtl.synth --config sweep.json      # designs/sweeps/lengths from a JSON file
     python -m quantrtl.synth --block mac --param lanes=4 --no-energy   # one design
+    python -m quantrtl.synth --no-default --sweep "requant:split=off,on;booth=off,on"
     python -m quantrtl.synth --list                   # what the default set contains
 
 Designs run in parallel (``--jobs``, default: the machine's cores) in local processes, or
@@ -36,10 +37,10 @@ from .progress import Progress
 ROOT_VARIABLE = "QUANTRTL_SYNTH_ROOT"      # the default --root (a shared cache folder)
 
 
-def _parse_params(items):
+def _parse_params(items, what="--param"):
     """``--param NAME=VALUE`` items as text, parsed by the block's specs in Design.block."""
     from quantrtl.blocks import parse_assignments
-    return parse_assignments(items)
+    return parse_assignments(items, what)
 
 
 def run_all(designs, *, jobs, energy, lengths, fresh, root, ice40="auto", progress=None,
@@ -111,6 +112,9 @@ def main(argv=None) -> int:
     ap.add_argument("--config", type=Path, help="JSON: designs, sweeps, lengths")
     ap.add_argument("--block", help="run only this block (with --param)")
     ap.add_argument("--param", action="append", help="NAME=VALUE for --block")
+    ap.add_argument("--flow", action="append", metavar="OPTION=VALUE",
+                    help="a flow option for --block (booth=on|off; sweeps take it as an "
+                         "axis: 'requant:booth=off,on')")
     ap.add_argument("--lengths", default=",".join(map(str, DEFAULT_LENGTHS)),
                     help="dot-product lengths N of the dot-product blocks' energy runs")
     ap.add_argument("--no-energy", action="store_true", help="skip gate-level simulations")
@@ -135,11 +139,14 @@ def main(argv=None) -> int:
     try:
         if args.param and not args.block:
             raise ValueError("--param needs --block (the block whose parameter it sets)")
+        if args.flow and not args.block:
+            raise ValueError("--flow needs --block (the design whose flow it sets)")
         if args.jobs < 1:
             raise ValueError(f"--jobs={args.jobs} is out of range: allowed [1, ...]")
         check_executor_options(args.executor, args.scheduler, args.scheduler_timeout)
         if args.block:
-            designs = [Design.block(args.block, _parse_params(args.param))]
+            designs = [Design.block(args.block, _parse_params(args.param),
+                                    _parse_params(args.flow, "--flow"))]
         elif args.no_default:
             designs = []
         else:

@@ -12,7 +12,7 @@ import itertools
 import json
 from pathlib import Path
 
-from .flow import Design
+from .flow import FLOW_PARAMS, Design
 
 __all__ = ["default_designs", "parse_sweep", "load_config", "DEFAULT_LENGTHS", "registered",
            "estimated_cost"]
@@ -56,7 +56,8 @@ def _width(op: str, text: str) -> int:
 def parse_sweep(spec: str) -> list:
     """``"mac:lanes=1,2,4;width=4,8"`` -> the cartesian product as Designs (each value
     parsed by the parameter's spec, as on the command line). ``"helper:mul=4,8,16"`` sweeps
-    a helper's width."""
+    a helper's width.  A name that is not one of the block's parameters but a flow option
+    (:data:`synth.flow.FLOW_PARAMS`, e.g. ``booth=off,on``) sweeps that option."""
     if ":" not in spec:
         raise ValueError(f"sweep {spec!r}: expected BLOCK:param=v1,v2[;param=...]")
     block, _, rest = spec.partition(":")
@@ -66,11 +67,24 @@ def parse_sweep(spec: str) -> list:
         if not eq or not values:
             raise ValueError(f"sweep {spec!r}: {part!r} is not param=v1,v2,...")
         axes[name.strip()] = [v.strip() for v in values.split(",") if v.strip()]
+    flow_names = {p.name for p in FLOW_PARAMS}
     if block == "helper":
-        return [Design.helper(op, _width(op, w)) for op, ws in axes.items() for w in ws]
+        flows = _flow_combos({k: v for k, v in axes.items() if k in flow_names})
+        return [Design.helper(op, _width(op, w), flow) for op, ws in axes.items()
+                if op not in flow_names for w in ws for flow in flows]
+    from quantrtl.blocks import get_block
+    own = {p.name for p in get_block(block).params}      # an unknown block: its error
+    flow_axes = {k: v for k, v in axes.items() if k in flow_names and k not in own}
+    names = [n for n in axes if n not in flow_axes]
+    return [Design.block(block, dict(zip(names, combo)), flow)
+            for combo in itertools.product(*(axes[n] for n in names))
+            for flow in _flow_combos(flow_axes)]
+
+
+def _flow_combos(axes: dict) -> list:
+    """The cartesian product of flow-option axes as dicts (``[{}]`` without any)."""
     names = list(axes)
-    return [Design.block(block, dict(zip(names, combo)))
-            for combo in itertools.product(*(axes[n] for n in names))]
+    return [dict(zip(names, combo)) for combo in itertools.product(*(axes[n] for n in names))]
 
 
 CONFIG_KEYS = ("designs", "sweeps", "lengths")
@@ -88,18 +102,22 @@ def _config_design(where: str, d) -> Design:
     if not isinstance(d, dict):
         raise ValueError(f"{where}: a design is an object {{'block': ..., 'params': {{...}}}} "
                          f"or {{'helper': ..., 'width': ...}}, got {json.dumps(d)[:60]}")
-    keys = ("helper", "width") if "helper" in d else ("block", "params")
+    keys = ("helper", "width", "flow") if "helper" in d else ("block", "params", "flow")
     unknown = sorted(set(d) - set(keys))
     if unknown or keys[0] not in d:
         problem = f"unknown key {unknown[0]!r}" if unknown else f"missing key {keys[0]!r}"
         raise ValueError(f"{where}: {problem}: a design has the keys {list(keys)}")
+    flow = d.get("flow", {})
+    if not isinstance(flow, dict):
+        raise ValueError(f"{where}: 'flow' must be an object of OPTION: value, got "
+                         f"{json.dumps(flow)[:60]}")
     if "helper" in d:
-        return Design.helper(d["helper"], d.get("width", 8))
+        return Design.helper(d["helper"], d.get("width", 8), flow)
     params = d.get("params", {})
     if not isinstance(params, dict):
         raise ValueError(f"{where}: 'params' must be an object of NAME: value, got "
                          f"{json.dumps(params)[:60]}")
-    return Design.block(d["block"], params)
+    return Design.block(d["block"], params, flow)
 
 
 def load_config(path: Path) -> dict:

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from quantrtl.spec import Param
+
 from .energy import bit_toggles, energy_from_toggles, horowitz_scaled
 from .liberty import load_library
 from .netlist import OUTPUT_LOAD_PF, WIRE_CAP_PER_FANOUT_PF, load_netlist
@@ -31,7 +33,8 @@ from .tech import NODE_NM, osu018, simulation_models
 from .vcd import toggle_counts
 from .yosys import SCRIPT_VERSION, run_flows
 
-__all__ = ["Design", "run_point", "rtl", "FLOW_VERSION", "DEFAULT_ROOT", "assumptions"]
+__all__ = ["Design", "FLOW_PARAMS", "resolve_flow", "run_point", "rtl", "FLOW_VERSION",
+           "DEFAULT_ROOT", "assumptions"]
 
 FLOW_VERSION = 7     # energy results are keyed on it
 SYNTH_VERSION = 5    # synthesis + STA results are keyed on it
@@ -39,17 +42,53 @@ OPENSTA_VERSION = 1  # OpenSTA results (opensta.json, beside them) are keyed on 
 DEFAULT_ROOT = Path("build") / "synth"
 
 
+FLOW_PARAMS = (
+    Param("booth", False, "radix-4 Booth-encoded multipliers (Yosys synth -booth) in the "
+          "standard-cell views", kind=bool),
+)
+
+
+def flow_param(name: str) -> Param:
+    for p in FLOW_PARAMS:
+        if p.name == name:
+            return p
+    names = ", ".join(p.name for p in FLOW_PARAMS)
+    raise ValueError(f"no flow option {name!r}: allowed {{{names}}}")
+
+
+def resolve_flow(block: str | None = None, flow: dict | None = None) -> dict:
+    """Every flow option: the flow's defaults, then the block's (its registry record's
+    ``synth_flow``), then ``flow`` (values, or text parsed by the option's spec)."""
+    out = {p.name: p.default for p in FLOW_PARAMS}
+    if block is not None:
+        from quantrtl.blocks import get_block
+        out.update(get_block(block).synth_flow)
+    for name, value in dict(flow or {}).items():
+        spec = flow_param(name)
+        out[name] = spec.check(spec.parse(value) if isinstance(value, str) else value)
+    return out
+
+
 @dataclass(frozen=True)
 class Design:
     kind: str            # "block" | "helper"
     name: str            # block name, or helper op ("mul", "add")
     params: tuple        # sorted (name, value) pairs
+    flow: tuple = ()     # sorted (option, value) pairs that differ from the flow's defaults
 
     @classmethod
-    def block(cls, name: str, params: dict | None = None) -> "Design":
-        """A block at ``params`` (values, or text to parse), validated now, not in a worker."""
+    def block(cls, name: str, params: dict | None = None,
+              flow: dict | None = None) -> "Design":
+        """A block at ``params`` (values, or text to parse), validated now, not in a worker;
+        ``flow``: flow options (:data:`FLOW_PARAMS`) over the block's own."""
         from quantrtl.blocks import configure
-        return cls("block", name, configure(name, params).params)
+        config = configure(name, params)
+        return cls("block", name, config.params, _flow_pairs(resolve_flow(name, flow)))
+
+    @property
+    def flow_dict(self) -> dict:
+        """Every flow option of this design."""
+        return {**resolve_flow(), **dict(self.flow)}
 
     @property
     def config(self):
@@ -58,10 +97,10 @@ class Design:
         return get_block(self.name).configure(self.param_dict)
 
     @classmethod
-    def helper(cls, op: str, width: int) -> "Design":
+    def helper(cls, op: str, width: int, flow: dict | None = None) -> "Design":
         from .helpers import _Registered
         _Registered(op, width)._MustUse__silence = True   # validates; never elaborated
-        return cls("helper", op, (("width", width),))
+        return cls("helper", op, (("width", width),), _flow_pairs(resolve_flow(None, flow)))
 
     @property
     def param_dict(self) -> dict:
@@ -76,9 +115,14 @@ class Design:
 
     @property
     def label(self) -> str:
+        """The block's label (``mac(lanes=4)``), with ``[booth=on]`` etc. for each flow
+        option that differs from the block's own."""
         if self.kind == "helper":
-            return f"{self.name}{self.param_dict['width']}"
-        return self.config.label
+            base, own = f"{self.name}{self.param_dict['width']}", resolve_flow()
+        else:
+            base, own = self.config.label, resolve_flow(self.name)
+        shown = {k: v for k, v in self.flow_dict.items() if own[k] != v}
+        return base + "".join(f"[{k}={_flow_text(v)}]" for k, v in sorted(shown.items()))
 
     @property
     def top(self) -> str:
@@ -95,7 +139,16 @@ class Design:
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "name": self.name, "params": self.param_dict,
-                "label": self.label}
+                "flow": self.flow_dict, "label": self.label}
+
+
+def _flow_pairs(values: dict) -> tuple:
+    defaults = resolve_flow()
+    return tuple(sorted((k, v) for k, v in values.items() if v != defaults[k]))
+
+
+def _flow_text(value) -> str:
+    return ("on" if value else "off") if isinstance(value, bool) else str(value)
 
 
 def assumptions() -> dict:
@@ -204,8 +257,16 @@ def _hash(*parts) -> str:
 
 
 def _work_dir(design: Design, root: Path, verilog: str) -> Path:
-    safe = design.label.replace("(", "-").replace(")", "").replace(",", "-").replace("=", "")
-    return Path(root) / f"{safe}-{_hash(verilog)[:8]}"
+    safe = design.label
+    for a, b in (("(", "-"), (")", ""), (",", "-"), ("=", ""), ("[", "-"), ("]", "")):
+        safe = safe.replace(a, b)
+    return Path(root) / f"{safe}-{_hash(verilog, *_flow_key(design))[:8]}"
+
+
+def _flow_key(design: Design) -> tuple:
+    """What the flow options add to a design's cache keys: nothing at the flow's defaults
+    (so results cached before an option existed stay valid)."""
+    return (design.flow,) if design.flow else ()
 
 
 def _cached(path: Path, key: str):
@@ -240,7 +301,8 @@ def synthesize(design: Design, *, root: Path = DEFAULT_ROOT, fresh: bool = False
 
 def _synthesize(design: Design, work: Path, verilog: str, lib_path: Path, fresh: bool,
                 ice40: str) -> dict:
-    key = _hash(verilog, SCRIPT_VERSION, SYNTH_VERSION, lib_path.stat().st_size, ice40)
+    key = _hash(verilog, SCRIPT_VERSION, SYNTH_VERSION, lib_path.stat().st_size, ice40,
+                *_flow_key(design))
     cache = work / "synth.json"
     if not fresh and (hit := _cached(cache, key)) is not None and (work / "netlist.v").exists():
         timing, seconds = _opensta_views(design, work, lib_path, fresh)
@@ -249,7 +311,8 @@ def _synthesize(design: Design, work: Path, verilog: str, lib_path: Path, fresh:
             **hit.get("seconds", {}), "opensta": seconds, "ice40_pnr": pnr_seconds},
             "work": str(work)}
     start = time.monotonic()
-    stats = run_flows(work, design.top, verilog, lib_path, ice40=ice40)
+    stats = run_flows(work, design.top, verilog, lib_path, ice40=ice40,
+                      booth=design.flow_dict["booth"])
     t_yosys = time.monotonic() - start
     views = {}
     for gating, path in (("none", stats["netlist_json"]), ("icg", stats["netlist_icg_json"])):

@@ -167,6 +167,26 @@ set_load {OUTPUT_LOAD_PF:g} [all_outputs]
     return Path(path)
 
 
+# The wire-load Tcl procedure, shared with synth.opensta_power.
+WIRE_LOAD_PROC = """\
+proc quantrtl_wire_load {per_load} {
+  set nets 0
+  foreach net [get_nets *] {
+    set loads 0
+    set pins [$net connected_pin_iterator]
+    while {[$pins has_next]} {
+      if {[[$pins next] is_load]} { incr loads }
+    }
+    $pins finish
+    if {$loads > 0} {
+      set_load [expr {$per_load * $loads}] $net
+      incr nets
+    }
+  }
+  return $nets
+}
+"""
+
 _SCRIPT = """\
 # quantrtl synth.opensta: timing of {netlist_name} with OpenSTA; see the module docstring.
 read_liberty {liberty}
@@ -175,23 +195,7 @@ link_design {top}
 read_sdc {sdc}
 
 # Wire load: {wire_pf:g} pF per load pin (cell inputs and output ports) on every net.
-proc quantrtl_wire_load {{per_load}} {{
-  set nets 0
-  foreach net [get_nets *] {{
-    set loads 0
-    set pins [$net connected_pin_iterator]
-    while {{[$pins has_next]}} {{
-      if {{[[$pins next] is_load]}} {{ incr loads }}
-    }}
-    $pins finish
-    if {{$loads > 0}} {{
-      set_load [expr {{$per_load * $loads}}] $net
-      incr nets
-    }}
-  }}
-  return $nets
-}}
-
+{wire_load_proc}
 # Worst slack (ns) of every setup, latch and gating check at a clock period (ns).
 proc quantrtl_slack {{period}} {{
   create_clock -name clk -period $period{clock_source}{transition}{propagate}
@@ -284,7 +288,7 @@ def write_script(path: Path, netlist: Path, top: str, liberty: Path, sdc: Path, 
     """The Tcl script: read, link, constrain, wire loads, the fmax search, the report
     (``report``, relative to the directory OpenSTA runs in)."""
     source = f" [get_ports {_tcl(clock)}]" if clock else ""
-    Path(path).write_text(_SCRIPT.format(
+    Path(path).write_text(_SCRIPT.format(wire_load_proc=WIRE_LOAD_PROC,
         netlist_name=Path(netlist).name, liberty=_tcl(Path(liberty).resolve()),
         netlist=_tcl(Path(netlist).resolve()), top=_tcl(top), sdc=_tcl(Path(sdc).resolve()),
         wire_pf=WIRE_CAP_PER_FANOUT_PF, clock_source=source,

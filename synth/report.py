@@ -20,7 +20,7 @@ from .tech import TechError, osu018
 
 __all__ = ["design_row", "write_reports", "markdown_table"]
 
-ROW_FIELDS = ["design", "kind", "block", "params", "generic_cells", "transistors",
+ROW_FIELDS = ["design", "kind", "block", "params", "flow", "generic_cells", "transistors",
               "flip_flops", "osu_cells", "area_um2", "area_icg_um2", "gated_flip_flops",
               "icg_cells", "seq_share", "critical_path_ns", "fmax_mhz", "fmax_icg_mhz",
               "fmax_mhz_opensta", "fmax_icg_mhz_opensta", "opensta_note",
@@ -34,7 +34,8 @@ ROW_FIELDS = ["design", "kind", "block", "params", "generic_cells", "transistors
 def design_row(result: dict, length: str | None = None) -> dict:
     d = result["design"]
     row = {"design": d["label"], "kind": d["kind"], "block": d["name"],
-           "params": json.dumps(d["params"], sort_keys=True)}
+           "params": json.dumps(d["params"], sort_keys=True),
+           "flow": json.dumps(d.get("flow", {}), sort_keys=True)}
     if "error" in result:
         row["error"] = result["error"].splitlines()[0][:200]
     s = result.get("synth")

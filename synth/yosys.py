@@ -71,14 +71,17 @@ def yosys_executable() -> str:
     return found
 
 
-def _scripts(top: str, rtl: str, lib: str, delay_ps: int) -> dict:
+def _scripts(top: str, rtl: str, lib: str, delay_ps: int, *, booth: bool = False) -> dict:
     """The Yosys scripts: ``base`` writes the shared pre-ABC netlist ``base.il`` (and its
-    cell counts) that ``osu018`` and ``generic`` map; ``ice40`` starts from the RTL."""
+    cell counts) that ``osu018`` and ``generic`` map; ``ice40`` starts from the RTL.
+    ``booth``: ``synth -booth`` in ``base`` (radix-4 Booth multipliers in the standard-cell
+    and generic views; ``synth_ice40`` has no such option, and the iCE40 view keeps its
+    LUT-and-carry multipliers)."""
     return {
         "base": f"""
 read_verilog {rtl}
 hierarchy -check -top {top}
-synth -flatten -noabc -top {top}
+synth -flatten -noabc{" -booth" if booth else ""} -top {top}
 delete t:$scopeinfo
 write_rtlil base.il
 tee -q -o base.json stat -json
@@ -156,9 +159,10 @@ ICE40_CHOICES = ("auto", "always", "never")
 
 def run_flows(work: Path, top: str, verilog: str, liberty: Path, *,
               delay_ps: int = DELAY_TARGET_PS, timeout: float = 1800,
-              ice40: str = "auto") -> dict:
+              ice40: str = "auto", booth: bool = False) -> dict:
     """Synthesize ``verilog`` (top module ``top``) in ``work``; returns the three stats and
     the paths of the mapped netlist.  Raises :class:`YosysError` with the log on failure.
+    ``booth``: see :func:`_scripts`.
 
     ``ice40``: ``"auto"`` maps to iCE40 unless the design has more flip-flops than the
     largest iCE40 has logic cells (then no iCE40 can hold it, and its LUT count would cost
@@ -175,7 +179,7 @@ def run_flows(work: Path, top: str, verilog: str, liberty: Path, *,
     # gates (plain area mapping leaves e.g. a pipeline's stall net on one X1 inverter).
     (work / "abc.constr").write_text(f"set_driving_cell {DRIVING_CELL}\nset_load {OUTPUT_LOAD}\n")
     (work / "icg.v").write_text(ICG_VERILOG)
-    scripts = _scripts(top, "rtl.v", liberty.name, delay_ps)
+    scripts = _scripts(top, "rtl.v", liberty.name, delay_ps, booth=booth)
     for name, text in scripts.items():
         (work / f"{name}.ys").write_text(text)
     for name in ("generic.json", "osu018.json", "osu018_icg.json", "ice40.json", "netlist.v",

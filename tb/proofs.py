@@ -202,14 +202,20 @@ class DqaJoinSpec(Elaboratable):
 
 # ---------------------------------------------------------------- requantizer
 
-def _requant_reference(m, acc, multiplier, shift, zero_point, qmin, qmax, rounding):
+def _requant_reference(m, dut, acc, multiplier, shift, zero_point, qmin, qmax, rounding):
     """SPEC 2 as TFLite writes it, one case per shift (constant shifts: independent of the
-    block's barrel shifters).  The 32x32 product is the block's own expression (the same
-    cell after flattening): an SMT solver cannot compare two distinct multipliers."""
+    block's barrel shifter), with a 66-bit nudge adder and a 32-bit RoundingDivideByPOT
+    (none of the block's rewriting).  The 32x32 product is the sum of the block's own
+    products (:meth:`hw.requant.Requantizer.products`: the same cells after flattening): an
+    SMT solver cannot compare two distinct multipliers."""
     scaled = Signal(signed(33), name="ref_scaled")
+
+    def product_of(operand):
+        return sum(p << offset for p, offset in dut.products(operand, multiplier))
+
     if rounding == "double":
         left = Mux(shift > 0, shift, 0).as_unsigned()[:5]
-        product = (acc << left)[:32].as_signed() * multiplier
+        product = product_of((acc << left)[:32].as_signed())
         # SaturatingRoundingDoublingHighMul: (ab + nudge) / 2^31, C division (toward 0);
         # M0 >= 2^30 or 0, so the INT32_MIN * INT32_MIN saturation never applies.
         nudged = Signal(signed(66), name="ref_nudged")
@@ -229,7 +235,7 @@ def _requant_reference(m, acc, multiplier, shift, zero_point, qmin, qmax, roundi
                         threshold = (mask >> 1) + high[-1]
                         m.d.comb += scaled.eq((high >> right) + (remainder > threshold))
     else:
-        product = acc * multiplier
+        product = product_of(acc)
         with m.Switch(shift.as_unsigned()):
             for s in range(-31, 31):
                 total = 31 - s
@@ -243,17 +249,44 @@ def _requant_reference(m, acc, multiplier, shift, zero_point, qmin, qmax, roundi
 class RequantSpec(Elaboratable):
     """:class:`hw.requant.Requantizer`: the stream contract (k-induction) and, with
     ``functional``, every output equal to the SPEC 2 reference of its input (a shadow
-    buffer indexed by the transfer counters; BMC, or k-induction at latency 1)."""
+    buffer indexed by the transfer counters; BMC, or k-induction at latency 1).
 
-    def __init__(self, rounding, latency, *, functional, broken=False):
+    ``free_products``: the block's multiplier products (:meth:`Requantizer.products`) are
+    free values in their contract ranges, which the block and the reference share -- a
+    claim for every product value, the multiplier cells excepted (Yosys's ``$mul``), which
+    keeps the solver out of a pipelined 32x32 multiplier."""
+
+    def __init__(self, rounding, latency, *, functional, broken=False, split=True,
+                 free_products=False):
         self.rounding, self.latency, self.functional = rounding, latency, functional
-        self.broken = broken
+        self.broken, self.split, self.free_products = broken, split, free_products
+
+    def _free_products(self, m, dut):
+        """Replace ``dut.products`` by free signals in the ranges of ``acc * M0`` for every
+        ``M0`` of the contract: ``|acc * M0_low| < 2^47``, ``|acc * M0_high| < 2^46``
+        (split), and the whole product ``|acc * M0| <= 2^31 (2^31 - 1)``."""
+        if dut.split:
+            free = [(Signal(signed(48), name="free_product_low"), 0),
+                    (Signal(signed(48), name="free_product_high"), 16)]
+            bounds = ((1 << 47) - 1, (1 << 46) - 1)
+        else:
+            free = [(Signal(signed(63), name="free_product"), 0)]
+            bounds = ((1 << 62) - (1 << 31),)
+        for (value, _), bound in zip(free, bounds):
+            m.d.comb += [value.eq(AnySeq(value.shape())),
+                         Assume((value >= -bound) & (value <= bound))]
+        whole = sum(value << offset for value, offset in free)
+        limit = (1 << 62) - (1 << 31)
+        m.d.comb += Assume((whole >= -limit) & (whole <= limit))
+        dut.products = lambda operand, multiplier: list(free)
 
     def elaborate(self, platform):
         from quantrtl.hw.requant import Requantizer
         m = Module()
-        dut = _elaborated(m, "dut", Requantizer(rounding=self.rounding, latency=self.latency),
-                          platform)
+        dut = Requantizer(rounding=self.rounding, latency=self.latency, split=self.split)
+        if self.free_products:
+            self._free_products(m, dut)
+        dut = _elaborated(m, "dut", dut, platform)
         stream_env(m, dut)
         beat = dut.i.payload
         m.d.comb += Assume((beat.shift >= -31) & (beat.shift <= 30))
@@ -264,7 +297,8 @@ class RequantSpec(Elaboratable):
         taken, given = occupancy_claims(m, dut)
         assert_stable(m, dut.o, "o")
         if self.functional:
-            ref = _requant_reference(m, beat.acc, beat.multiplier, beat.shift, dut.zero_point,
+            ref = _requant_reference(m, dut, beat.acc, beat.multiplier, beat.shift,
+                                     dut.zero_point,
                                      dut.qmin, dut.qmax, self.rounding)
             took = dut.i.valid & dut.i.ready
             if self.latency == 1:           # one register: an inductive shadow
@@ -671,12 +705,16 @@ PROOFS = [
             (lambda r=r, lat=lat: RequantSpec(r, lat, functional=False)), "prove", 2,
             "requantizer: 1:1 (transfers = beats held), held while stalled, a beat per "
             "clock") for r in ("single", "double") for lat in (1, 2, 3)),
-    *(Proof(f"requant/{r},latency=1/exact", (lambda r=r: RequantSpec(r, 1, functional=True)),
+    *(Proof(f"requant/{r},latency=1,split={int(sp)}/exact",
+            (lambda r=r, sp=sp: RequantSpec(r, 1, functional=True, split=sp)),
             "prove", 2, "requantizer = SPEC 2 reference (TFLite), every input, unbounded",
-            engine="smtbmc boolector") for r in ("single", "double")),
-    Proof("requant/single,latency=2/exact", lambda: RequantSpec("single", 2, functional=True),
-          "bmc", 4, "requantizer = SPEC 2 reference (TFLite), every input, bounded",
-          engine="smtbmc boolector"),
+            engine="smtbmc boolector") for r in ("single", "double") for sp in (True, False)),
+    *(Proof(f"requant/{r},latency={lat},split={int(sp)}/exact-free-products",
+            (lambda r=r, lat=lat, sp=sp: RequantSpec(r, lat, functional=True, split=sp,
+                                                     free_products=True)),
+            "bmc", lat + 1, "requantizer = SPEC 2 reference (TFLite) for every product value "
+            "(the multiplier cells excepted), bounded", engine="smtbmc boolector")
+      for r in ("single", "double") for lat, sp in ((3, True),)),
     *(Proof(f"dnaenc/n={n}", (lambda n=n: EncoderSpec(n, 12)), "prove", 2,
             "DNA-TEQ encoder: 1:1 on result beats, loads give none, held while stalled")
       for n in (3, 5)),
