@@ -16,7 +16,7 @@ JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 export WAVES
 export COVERAGE
 
-.PHONY: all venv icarus opensta lz4 verilog sim synth headline test bench experiments summary clean \
+.PHONY: all venv icarus opensta ccache lz4 verilog sim synth headline test bench experiments summary clean \
 	distclean help fuzz formal coverage
 
 all: verilog sim synth headline summary
@@ -40,8 +40,8 @@ help:
 	@echo "                 (FUZZ_ARGS='--cases 200 --examples 500' ...)"
 	@echo "  make formal    SymbiYosys proofs of the stream contract and the datapaths"
 	@echo "                 (k-induction and bounded checks), into build/formal/"
-	@echo "  make icarus | opensta | lz4 | browser   install Icarus, OpenSTA, the lz4 headers"
-	@echo "                 (Verilator FST waves), Chromium (the HTML report test) via apt"
+	@echo "  make icarus | opensta | ccache | lz4 | browser   install Icarus, OpenSTA, ccache, the lz4"
+	@echo "                 headers (Verilator FST waves), Chromium (the HTML report test) via apt"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -66,6 +66,11 @@ opensta:
 browser:
 	@bash tools/ensure-deb.sh chromium chromium Chromium "the HTML report's rendering test"
 
+# ccache: every Verilator build compiles the same runtime; through ccache it compiles once
+# (tb/runner.py, CCACHE_DIR; QUANTRTL_CCACHE=0 turns it off).
+ccache:
+	@bash tools/ensure-deb.sh ccache ccache ccache "compiler caching of the Verilator builds"
+
 lz4:
 	@bash tools/ensure-deb.sh liblz4-dev /usr/include/lz4.h "the lz4 headers" \
 		"FST waves on Verilator (VCD instead)"
@@ -73,7 +78,7 @@ lz4:
 verilog: $(STAMP)
 	$(PY) -m quantrtl verilog all -o build/rtl
 
-sim: $(STAMP) $(if $(filter icarus,$(SIM)),icarus) $(if $(filter-out 0,$(WAVES)),lz4)
+sim: $(STAMP) ccache $(if $(filter icarus,$(SIM)),icarus) $(if $(filter-out 0,$(WAVES)),lz4)
 	QUANTRTL_SIMS=$(SIM) $(PY) -m pytest -n $(JOBS) -m sim tests $(PYTEST_ARGS)
 
 synth: $(STAMP) icarus opensta
@@ -107,15 +112,15 @@ experiments: $(STAMP)
 summary: $(STAMP)
 	@$(PY) -m quantrtl summary
 
-test: $(STAMP) icarus opensta
+test: $(STAMP) icarus opensta ccache
 	QUANTRTL_SIMS=verilator,icarus $(PY) -m pytest -n $(JOBS) tests $(PYTEST_ARGS)
 
-coverage: $(STAMP) icarus
+coverage: $(STAMP) icarus ccache
 	QUANTRTL_SIMS=verilator,icarus $(PY) -m pytest -n $(JOBS) tests/test_sim.py \
 		tests/test_coverage.py $(PYTEST_ARGS)
 	@$(PY) -m quantrtl.tb.coverage
 
-bench: $(STAMP) icarus
+bench: $(STAMP) icarus ccache
 	$(PY) -m quantrtl.bench -o build/bench $(BENCH_ARGS)
 
 formal: $(STAMP)

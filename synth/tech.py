@@ -19,6 +19,14 @@ resolve while its own state is X (X-pessimism: a counter whose next state is ``r
 f(state)``, restructured by the mapper, stays X through reset), which silicon, where every
 register holds some 0 or 1, never sees.  The reset still has to bring every register to its
 defined state from there, which the testbenches check.
+
+A latch is an ``always_latch`` block (SystemVerilog; cocotb's Icarus runs use ``-g2012``),
+which runs once at time zero: a latch that is transparent from the start passes its input
+at once, as the cell does.  With ``always @(CLK or D)`` it waited for the first change of
+either, which never came when both settled at time zero before the block started waiting:
+a clock-gating cell nested in an idle gated domain (its latch transparent and its enable
+high from time zero, :func:`synth.clockgate.nest_clock_gates`) then held a stale 0 and
+swallowed its domain's first clock pulse, the first beat of a latency-3 requantizer lost.
 """
 
 from __future__ import annotations
@@ -127,7 +135,7 @@ def simulation_models(cells: Path) -> Path:
     text, flops = _UDP_DFF.subn(
         r"reg \1_q = 1'b0; always @(posedge \3) \1_q <= \2; assign \1 = \1_q;", text)
     text, latches = _UDP_TLAT.subn(
-        r"reg \1_q = 1'b0; always @(\3 or \2) if (\3) \1_q <= \2; assign \1 = \1_q;",
+        r"reg \1_q = 1'b0; always_latch if (\3) \1_q <= \2; assign \1 = \1_q;",
         text)
     if not flops or not latches:
         raise TechError(f"{cells}: found {flops} flip-flop and {latches} latch primitives "

@@ -381,6 +381,26 @@ def test_verilator_optimisation_levels(monkeypatch):
         player_build_dir("verilator", config, 4096, opt="-O2")
 
 
+
+def test_verilator_builds_compile_through_ccache(monkeypatch, tmp_path):
+    """Where ccache is on PATH, Verilator builds use it (OBJCACHE) with the project's cache
+    folder unless CCACHE_DIR names another; QUANTRTL_CCACHE=0 or no ccache: plain builds."""
+    import shutil
+
+    from quantrtl.tb import runner
+    monkeypatch.delenv("CCACHE_DIR", raising=False)
+    monkeypatch.delenv("QUANTRTL_CCACHE", raising=False)
+    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
+    assert runner.objcache_env() == {"OBJCACHE": "ccache",
+                                     "CCACHE_DIR": str(runner.CCACHE_DIR.resolve())}
+    monkeypatch.setenv("CCACHE_DIR", str(tmp_path))
+    assert runner.objcache_env()["CCACHE_DIR"] == str(tmp_path)
+    monkeypatch.setenv("QUANTRTL_CCACHE", "0")
+    assert runner.objcache_env() == {}
+    monkeypatch.delenv("QUANTRTL_CCACHE")
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert runner.objcache_env() == {}
+
 def test_arguments_are_checked_before_any_simulator():
     config = configure("requant", {})
     with pytest.raises(ValueError, match=r"valid_probability=1.5 is out of range: allowed "

@@ -7,6 +7,7 @@ temporary work directory, so nothing is taken from a cache.
 
 import csv
 import json
+import subprocess
 
 import pytest
 
@@ -134,23 +135,29 @@ def test_gate_level_netlist_passes_testbench(tech, root, block):
                              testcase=case, seed=1234, extra_env=env)
 
 
-@pytest.mark.sim
-@pytest.mark.parametrize("view", ["netlist", pytest.param("netlist-icg", marks=pytest.mark.xfail(
-    strict=True, reason="open: in Icarus the clock-gated netlist of the latency-3 requantizer "
-    "loses the first beat after its pipeline clock wakes (latency 2 passes; the flow's own "
-    "cycle-based gate simulation of the same netlist matches golden)"))])
-def test_requant_latency3_netlists(tech, root, view):
-    """The requantizer's default (latency 3) netlists through its cocotb test."""
+def test_latch_model_is_transparent_from_time_zero(tech, tmp_path):
+    """A latch of the simulation models whose clock and data settle high at time zero
+    (through gates, from registers that start at 0) passes its data at once, as the cell
+    does: the clock-gating cells nested in an idle gated domain start that way, and a latch
+    that waited for a change kept its enable low through the domain's first clock pulse."""
     _require_icarus()
     from quantrtl.synth.tech import simulation_models
-    from quantrtl.tb.gate_level import simulate_netlist
-    design = Design.block("requant", {})
-    s = synthesize(design, root=root)
-    simulate_netlist(f"{s['work']}/{view}.v", simulation_models(tech[1]), design.top,
-                     BLOCKS["requant"].test_module, block="requant", params=design.param_dict,
-                     build_dir=root / "gl-tests" / "requant-latency3" / view,
-                     testcase="random_backpressure", seed=1234,
-                     extra_env={"QUANTRTL_COUNT": 150})
+    top = tmp_path / "top.v"
+    top.write_text("""module top;
+  reg a = 1'b0, b = 1'b0;          // registers at 0, as the models' flip-flops start
+  wire clk_n, d, q;
+  INVX1 inv_c (.A(a), .Y(clk_n));  // the latch transparent from time zero
+  INVX1 inv_d (.A(b), .Y(d));      // its data high from time zero
+  LATCH latch (.CLK(clk_n), .D(d), .Q(q));
+  initial #1 $display("q=%b", q);
+endmodule
+""")
+    exe = tmp_path / "top.vvp"
+    subprocess.run(["iverilog", "-g2012", "-o", str(exe), "-s", "top", str(top),
+                    str(simulation_models(tech[1]))], check=True, capture_output=True)
+    out = subprocess.run(["vvp", "-n", str(exe)], check=True, capture_output=True,
+                         text=True).stdout
+    assert "q=1" in out, out
 
 
 @pytest.mark.parametrize("block, params, op", [
