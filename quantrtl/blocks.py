@@ -284,7 +284,7 @@ BLOCKS = {b.name: b for b in (
               {"rounding": "single", "latency": 3, "out_width": 32},
           )},
           workload=workloads.requant_workload, cost=lambda p: 300.0,
-          netlist_test=({}, "random_backpressure", {"QUANTRTL_COUNT": 150}),
+          netlist_test=({}, "random_backpressure", {"QUANTRTL_COUNT": 60}),
           # Booth multipliers: its default meets <= 240,000 um^2 only with them
           # (docs/requantizer.md).
           synth_flow={"booth": True}),
@@ -308,13 +308,13 @@ BLOCKS = {b.name: b for b in (
                   {"n": 4, "lanes": 4, "max_length": 256, "lut_width": 16, "frac_bits": 10,
                    "pp_lanes": 32, "pes": 2, "counter": "twos"},
                   {"n": 5, "lanes": 2, "max_length": 48, "pp_lanes": 8, "fold_c3": False},
-                  {"n": 7, "lanes": 1, "max_length": 64, "lut_width": 24, "frac_bits": 16,
+                  {"n": 7, "lanes": 1, "max_length": 32, "lut_width": 24, "frac_bits": 16,
                    "pp_lanes": 16, "isolate": False},
               )},
           workload=workloads.dnateq_workload, uses_length=True, label_params=("n",),
           cost=_dnateq_cost,
           netlist_test=({"n": 3, "lanes": 2, "max_length": 64, "pp_lanes": 4},
-                        "random_codes,zeros", {"QUANTRTL_COUNT": 4})),
+                        "random_codes,every_counter", {"QUANTRTL_COUNT": 4})),
     Block("huffman", "streaming canonical Huffman decoder with a run-time table (SPEC 4)",
           HuffmanDecoder, HuffmanAdapter, "quantrtl.tb.tests.test_huffman",
           sim_params={"*": (

@@ -70,8 +70,8 @@ from .sta import CLOCK_SLEW_NS, INPUT_SLEW_NS
 from .yosys import DELAY_TARGET_PS
 
 __all__ = ["OpenSTAReport", "OpenSTAError", "opensta_status", "opensta_timing",
-           "run_opensta", "write_sdc", "write_script", "STA_COMMAND", "TARGET_PERIOD_NS",
-           "PERIOD_TOLERANCE_NS", "TIMEOUT_S"]
+           "run_opensta", "run_sta", "write_sdc", "write_script", "STA_COMMAND",
+           "TARGET_PERIOD_NS", "PERIOD_TOLERANCE_NS", "TIMEOUT_S"]
 
 STA_COMMAND = "sta"
 TARGET_PERIOD_NS = DELAY_TARGET_PS / 1000
@@ -308,6 +308,26 @@ def _parse(stdout: str) -> dict:
     return values
 
 
+def run_sta(script: Path, log: Path, *, timeout: float, what: str,
+            error: type[Exception] | None = None) -> subprocess.CompletedProcess:
+    """Run OpenSTA on ``script`` (in its folder, no init file, exiting at the end), write
+    its output to ``log`` and return the finished process.  A timeout or a missing or
+    unstartable ``sta`` raises ``error`` (default :class:`OpenSTAError`) naming ``what``;
+    the caller reads the output and the exit code."""
+    error = error or OpenSTAError
+    cmd = [shutil.which(STA_COMMAND) or STA_COMMAND, "-no_init", "-no_splash", "-exit",
+           script.name]
+    try:
+        proc = subprocess.run(cmd, cwd=script.parent, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise error(f"OpenSTA timed out after {timeout:g} s on {what}") from None
+    except OSError as exc:
+        raise error(f"OpenSTA could not be started: {exc}") from None
+    log.write_text(proc.stdout + proc.stderr)
+    return proc
+
+
 def run_opensta(netlist: Path, top: str, liberty: Path, work: Path, *,
                 target_ns: float = TARGET_PERIOD_NS, timeout: float = TIMEOUT_S,
                 propagated: bool = False) -> OpenSTAReport:
@@ -326,16 +346,7 @@ def run_opensta(netlist: Path, top: str, liberty: Path, work: Path, *,
                           target_ns=target_ns, clock=clock, report=f"{stem}-timing.rpt",
                           propagated=propagated)
     log = work / f"{stem}-opensta.log"
-    cmd = [shutil.which(STA_COMMAND) or STA_COMMAND, "-no_init", "-no_splash", "-exit",
-           script.name]
-    try:
-        proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise OpenSTAError(f"OpenSTA timed out after {timeout:g} s on {netlist}") from None
-    except OSError as exc:
-        raise OpenSTAError(f"OpenSTA could not be started: {exc}") from None
-    log.write_text(proc.stdout + proc.stderr)
+    proc = run_sta(script, log, timeout=timeout, what=str(netlist), error=OpenSTAError)
     values = _parse(proc.stdout)
     errors = [line for line in (proc.stdout + proc.stderr).splitlines()
               if line.startswith("Error")]

@@ -71,15 +71,13 @@ from __future__ import annotations
 import json
 import math
 import re
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .netlist import CLOCK_PORTS, WIRE_CAP_PER_FANOUT_PF
-from .opensta import (STA_COMMAND, WIRE_LOAD_PROC, _has_clock_port, _tcl, opensta_status,
+from .opensta import (WIRE_LOAD_PROC, _has_clock_port, _tcl, opensta_status, run_sta,
                       write_sdc)
 from .sta import CLOCK_SLEW_NS
 
@@ -321,18 +319,8 @@ def run_opensta_power(netlist_v: Path, top: str, liberty: Path, work: Path, *,
                     f"synth.sta's.\nset_input_transition "
                     f"{CLOCK_SLEW_NS:g} [get_ports {_tcl(clock)}]\n" if clock else "")))
     log = work / f"{stem}.log"
-    cmd = [shutil.which(STA_COMMAND) or STA_COMMAND, "-no_init", "-no_splash", "-exit",
-           script.name]
-    try:
-        proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise OpenSTAPowerError(f"OpenSTA timed out after {timeout:g} s on "
-                                f"{netlist_v}") from None
-    except OSError as exc:
-        raise OpenSTAPowerError(f"OpenSTA could not be started: {exc}") from None
+    proc = run_sta(script, log, timeout=timeout, what=str(netlist_v), error=OpenSTAPowerError)
     text = proc.stdout + proc.stderr
-    log.write_text(text)
     values = {}
     for line in proc.stdout.splitlines():
         if line.startswith("QUANTRTL "):

@@ -155,8 +155,10 @@ def simulate(block_name: str, params: dict | None, test_module: str, *,
     }
     if "COVERAGE" in os.environ and "COCOTB_USER_COVERAGE" not in os.environ:
         env["COCOTB_USER_COVERAGE"] = "0"   # cocotb reads COVERAGE as Python coverage
-    runner = _FstVerilator() if sim == "verilator" and waves and fst_available() else \
-        get_runner(sim)
+    if sim == "verilator":
+        runner = _FstVerilator() if waves and fst_available() else _PortsVerilator()
+    else:
+        runner = get_runner(sim)
     return launch(runner, sources=[source], top=block.top, build_dir=build_dir,
                   test_module=test_module, env=env, seed=seed, testcase=testcase,
                   waves=waves, build_args=build_args, verbose=verbose, plusargs=plusargs,
@@ -296,8 +298,22 @@ def fst_available() -> bool:
     return LZ4_HEADER.exists()
 
 
-class _FstVerilator(Verilator):
-    """cocotb's Verilator runner with FST tracing (``--trace-fst``, cocotb's main then
+class _PortsVerilator(Verilator):
+    """cocotb's Verilator runner with only the top level's signals visible to cocotb
+    (``--public-depth 1``) instead of every signal of the design (``--public-flat-rw``,
+    cocotb's default): the testbenches drive and read the block's ports only, and a model
+    whose every internal net is public compiles and runs slower (the DNA-TEQ n = 5 array:
+    17 s to build against 41 s)."""
+
+    def _build_command(self):
+        verilate, make = super()._build_command()
+        verilate = [a for arg in verilate
+                    for a in (("--public-depth", "1") if arg == "--public-flat-rw" else (arg,))]
+        return [verilate, make]
+
+
+class _FstVerilator(_PortsVerilator):
+    """:class:`_PortsVerilator` with FST tracing (``--trace-fst``, cocotb's main then
     writes ``dump.fst``) instead of VCD, as the Icarus runs write FST."""
 
     def _build_command(self):

@@ -98,17 +98,23 @@ def _run(tmp_path, block, vectors, *options):
 
 @pytest.mark.sim
 def test_many_short_dnateq_dot_products_finish(tmp_path, sim):
-    """Post-processing (``steps`` clocks per result) is longer than a one-pair input: the
-    deadline follows the block's cycles, not its input beats."""
+    """Post-processing (``pes x steps`` clocks per group of results) is longer than a
+    one-pair input: the deadline follows the block's cycles, not its input beats.  The
+    configuration is the simulator matrix's n = 5 one, whose build the suite already has."""
+    from quantrtl.blocks import BLOCKS, configure
+    params = next(p for p in BLOCKS["dnateq"].sim_matrix(sim) if p.get("n") == 5)
+    c = configure("dnateq", params).component
+    assert c.steps > 1
     rng = np.random.default_rng(11)
     print("seed 11")
-    vectors = {"x": rng.integers(0, 8, (96, 1)), "w": rng.integers(0, 8, (96, 2, 1)),
-               "b": 1.5, "alpha_x": 0.2, "beta_x": 0.01, "alpha_w": 0.01, "beta_w": 0.001}
-    status, match, cycles = _run(tmp_path, "dnateq", vectors, "--sim", sim, "--n", "4",
-                                 "--frac-bits", "10", "--lut-width", "20", "--pp-lanes", "1",
-                                 "--pes", "2")
-    assert status == 0 and match.all() and match.size == 192
-    assert cycles >= 192 * 32          # 2^(n+1) LUT entries, one per clock, per result
+    rows = 64
+    w = rng.integers(0, 8, (rows, c.pes, 1) if c.pes > 1 else (rows, 1))
+    vectors = {"x": rng.integers(0, 8, (rows, 1)), "w": w,
+               "lut": rng.integers(0, 1 << c.lut_width, c.entries)}
+    options = [f for k, v in params.items() for f in (f"--{k.replace('_', '-')}", str(v))]
+    status, match, cycles = _run(tmp_path, "dnateq", vectors, "--sim", sim, *options)
+    assert status == 0 and match.all() and match.size == rows * c.pes
+    assert cycles >= rows * c.pes * c.steps     # pp_lanes LUT entries per clock, per result
 
 
 @pytest.mark.sim

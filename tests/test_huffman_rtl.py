@@ -10,7 +10,6 @@ from amaranth.sim import Simulator
 
 from quantrtl.golden.huffman import CanonicalCode, build_code, encode
 from quantrtl.hw.huffman import HuffmanDecoder
-from quantrtl.vectors.huffman import packet_tuples
 from quantrtl.tb.huffman_fuzz import FAMILIES, fuzz_case
 from quantrtl.vectors.huffman_model import KIND, PROTOCOL, ReferenceDecoder, reference_outcome
 

@@ -16,7 +16,7 @@ import pytest
 from amaranth.lib import wiring
 
 import quantrtl
-from quantrtl.blocks import BLOCKS, get_block
+from quantrtl.blocks import BLOCKS
 
 ROOT = Path(__file__).resolve().parents[1]
 
