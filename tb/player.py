@@ -712,15 +712,11 @@ def _status_values(plan: _Plan, raw: dict) -> dict:
     return values
 
 
+
+
 def _block_verilog(config) -> str:
-    """The block's Verilog (converted once per process and configuration)."""
-    key = (config.name, config.params)
-    if key not in _VERILOG:
-        _VERILOG[key] = config.verilog()
-    return _VERILOG[key]
-
-
-_VERILOG: dict = {}
+    """The block's Verilog (:meth:`quantrtl.blocks.Block.verilog`, which caches it)."""
+    return config.verilog()
 
 
 def _launch(plan: _Plan, *, sim, build_root, opt, run_dir, verbose):

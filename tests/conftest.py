@@ -85,8 +85,17 @@ def pytest_configure(config):
         os.environ["QUANTRTL_TESTRUN"] = uuid.uuid4().hex
 
 
+# The longest tests (DNA-TEQ builds and runs, up to a minute each on two busy cores) are
+# handed out first, so that no worker is left with one of them while the other has
+# finished (pytest-xdist sends the tests in this order).  Whole modules or fixture-free
+# tests only: splitting a module would set its module fixtures up twice.
+LONG_FIRST = ("test_sim.py::test_block[icarus-dnateq", "test_sim.py::test_block[verilator-dnateq",
+              "test_player_bulk.py")
+
+
 def pytest_collection_modifyitems(config, items):
-    items.sort(key=lambda item: item.get_closest_marker("closure") is not None)
+    items.sort(key=lambda item: (item.get_closest_marker("closure") is not None,
+                                 not any(k in item.nodeid for k in LONG_FIRST)))
 
 
 def testrun_marker(nodeid: str) -> Path:

@@ -38,15 +38,16 @@ def test_elaboration_errors_name_the_parameter(cls, kwargs, message):
 REPRODUCED = {name: ({"n": 3} if name == "dnateq" else {}) for name in BLOCKS}
 
 
-def test_verilog_is_reproducible(tmp_path):
+def test_verilog_is_reproducible(tmp_path, monkeypatch):
     """Every block's emitted files (Verilog, metadata, sidecar, core) are byte-identical
-    between this interpreter and another one with a different hash seed, and name no
-    local path."""
+    between this interpreter and another one with a different hash seed, both converting
+    (no Verilog cache), and name no local path."""
+    monkeypatch.setenv("QUANTRTL_VERILOG_CACHE", "0")
     script = ("import sys, json\n"
               "from quantrtl.blocks import get_block\n"
               "for name, params in json.loads(sys.argv[2]).items():\n"
               "    get_block(name).emit(sys.argv[1] + '/' + name, params)\n")
-    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    env = {**os.environ, "PYTHONHASHSEED": "12345", "QUANTRTL_VERILOG_CACHE": "0"}
     subprocess.run([sys.executable, "-c", script, str(tmp_path / "b"), json.dumps(REPRODUCED)],
                    check=True, env=env, capture_output=True, text=True)
     for name, params in REPRODUCED.items():
@@ -60,6 +61,39 @@ def test_verilog_is_reproducible(tmp_path):
         assert f"module {block.top}(" in text
         for forbidden in ("/" + "work/", "/" + "tmp/", "/" + "home/", "/" + "root/", ".py:"):
             assert forbidden not in text, f"{forbidden!r} in the emitted Verilog of {name}"
+
+
+def test_converted_verilog_is_cached_by_code_and_parameters(tmp_path, monkeypatch):
+    """The Verilog cache: a conversion is written once and read back by the next process
+    asking for the same block and parameters; other parameters or other code miss; a
+    folder that cannot be written converts every time; ``0`` is no cache."""
+    from quantrtl import blocks
+    monkeypatch.setenv("QUANTRTL_VERILOG_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(blocks, "_CONVERTED", {})
+    block = get_block("requant")
+    text = block.verilog({"latency": 2})
+    files = list((tmp_path / "cache").glob("requant-*.v"))
+    assert len(files) == 1 and files[0].read_text() == text
+    # A new process reads the file: the component is not built again.
+    blocks._CONVERTED.clear()
+    monkeypatch.setattr(type(block), "build", lambda self, params: pytest.fail("converted"))
+    assert block.verilog({"latency": 2}) == text
+    monkeypatch.undo()
+    monkeypatch.setenv("QUANTRTL_VERILOG_CACHE", str(tmp_path / "cache"))
+    blocks._CONVERTED.clear()
+    assert get_block("requant").verilog({"latency": 1}) != text          # other parameters
+    assert len(list((tmp_path / "cache").glob("requant-*.v"))) == 2
+    monkeypatch.setattr(blocks, "source_digest", lambda: "other code")
+    blocks._CONVERTED.clear()
+    assert get_block("requant").verilog({"latency": 2}) == text          # converted again
+    assert len(list((tmp_path / "cache").glob("requant-*.v"))) == 3
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    monkeypatch.setenv("QUANTRTL_VERILOG_CACHE", str(blocked / "cache"))  # not a folder
+    blocks._CONVERTED.clear()
+    assert get_block("requant").verilog({"latency": 2}) == text
+    monkeypatch.setenv("QUANTRTL_VERILOG_CACHE", "0")
+    assert blocks.verilog_cache() is None
 
 
 def test_port_map_sidecar(tmp_path):
