@@ -46,7 +46,9 @@ def simulate_netlist(netlist: Path, cells: Path, top: str, test_module: str, *,
     ``block``/``params`` reach the testbench as ``QUANTRTL_BLOCK``/``QUANTRTL_PARAMS``
     (as in :func:`tb.runner.simulate`).  With ``vcd``, the nets of the top module (one
     level: the flattened netlist's nets, not the cells' insides) are dumped there.
-    Returns the results XML; raises :class:`SimulationError` if any test failed.
+    ``testcase``: one test or several, comma-separated (one build runs them all; all of
+    ``test_module`` without it).  Returns the results XML; raises :class:`SimulationError`
+    if any test failed.
     """
     available, reason = simulator_status("icarus")
     if not available:
