@@ -12,6 +12,9 @@ WAVES  ?= 0
 COVERAGE ?= 0
 PYTEST_ARGS ?=
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
+# one test at a time per worker, in the suite's order (tests/conftest.py), a module marked
+# xdist_group on one worker (its module fixtures set up once)
+XDIST  = -n $(JOBS) --dist loadgroup --no-loadscope-reorder
 
 export WAVES
 export COVERAGE
@@ -79,7 +82,7 @@ verilog: $(STAMP)
 	$(PY) -m quantrtl verilog all -o build/rtl
 
 sim: $(STAMP) ccache $(if $(filter icarus,$(SIM)),icarus) $(if $(filter-out 0,$(WAVES)),lz4)
-	QUANTRTL_SIMS=$(SIM) $(PY) -m pytest -n $(JOBS) -m sim tests $(PYTEST_ARGS)
+	QUANTRTL_SIMS=$(SIM) $(PY) -m pytest $(XDIST) -m sim tests $(PYTEST_ARGS)
 
 synth: $(STAMP) icarus opensta
 	$(PY) -m quantrtl.synth.tech build/tech
@@ -113,10 +116,10 @@ summary: $(STAMP)
 	@$(PY) -m quantrtl summary
 
 test: $(STAMP) icarus opensta ccache
-	QUANTRTL_SIMS=verilator,icarus $(PY) -m pytest -n $(JOBS) tests $(PYTEST_ARGS)
+	QUANTRTL_SIMS=verilator,icarus $(PY) -m pytest $(XDIST) tests $(PYTEST_ARGS)
 
 coverage: $(STAMP) icarus ccache
-	QUANTRTL_SIMS=verilator,icarus $(PY) -m pytest -n $(JOBS) tests/test_sim.py \
+	QUANTRTL_SIMS=verilator,icarus $(PY) -m pytest $(XDIST) tests/test_sim.py \
 		tests/test_coverage.py $(PYTEST_ARGS)
 	@$(PY) -m quantrtl.tb.coverage
 

@@ -62,8 +62,12 @@ ROOT = "quantrtl"
 COVERAGE_DIR = Path("build") / "coverage"
 REPORT = Path("build") / "reports" / "coverage.json"
 # QUANTRTL_* variables that select or describe a run rather than change what it tests.
+# The QUANTRTL_ variables that do not change what a testbench does: the configuration, the
+# run's identity, and where (and how fast) things are built and cached.
 NOT_KNOBS = {"QUANTRTL_BLOCK", "QUANTRTL_PARAMS", "QUANTRTL_SIMS", "QUANTRTL_REQUIRE_SIMS",
-             "QUANTRTL_SEED", "QUANTRTL_TESTRUN", "QUANTRTL_COVERAGE_DIR"}
+             "QUANTRTL_SEED", "QUANTRTL_TESTRUN", "QUANTRTL_COVERAGE_DIR",
+             "QUANTRTL_VERILOG_CACHE", "QUANTRTL_CCACHE", "QUANTRTL_PLAYER_OPT",
+             "QUANTRTL_SYNTH_ROOT", "QUANTRTL_TECH_DIR"}
 FORMAT = 1
 
 

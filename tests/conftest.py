@@ -88,9 +88,10 @@ def pytest_configure(config):
 # The longest tests (DNA-TEQ builds and runs, up to a minute each on two busy cores) are
 # handed out first, so that no worker is left with one of them while the other has
 # finished (pytest-xdist sends the tests in this order).  Whole modules or fixture-free
-# tests only: splitting a module would set its module fixtures up twice.
+# tests only: splitting a module would set its module fixtures up twice.  test_synth.py is
+# one xdist group (one worker runs it all, about two minutes): it must not come last.
 LONG_FIRST = ("test_sim.py::test_block[icarus-dnateq", "test_sim.py::test_block[verilator-dnateq",
-              "test_player_bulk.py")
+              "test_player_bulk.py", "test_synth.py")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -293,6 +293,8 @@ def test_record_adds_bulk_hits(fresh):
 def test_run_files_name_their_run(fresh, monkeypatch):
     monkeypatch.setenv("COCOTB_TEST_MODULES", "quantrtl.tb.tests.test_dqa")
     monkeypatch.setenv("QUANTRTL_COUNT", "5")
+    for where in ("QUANTRTL_VERILOG_CACHE", "QUANTRTL_CCACHE", "QUANTRTL_SYNTH_ROOT"):
+        monkeypatch.setenv(where, "0")          # build and cache settings are not knobs
     config = configure("dqa", {"n": 3, "m": 1})
     tcov.sample(config, {"q": np.array([[1]]), "err": np.array([[1]]),
                          "important": np.array([1])})

@@ -17,6 +17,10 @@ from quantrtl.synth.liberty import load_library
 from quantrtl.tb.gate_level import icarus_activity
 from quantrtl.tb.runner import simulator_status
 
+# One xdist worker takes the whole module (make test runs --dist loadgroup), so that its
+# module fixtures synthesize once rather than once per worker.
+pytestmark = pytest.mark.xdist_group("synth")
+
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
