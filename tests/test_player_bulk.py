@@ -14,7 +14,7 @@ Icarus, an event-driven interpreter, plays the DNA-TEQ engine at 20-80 dot produ
 per second (Verilator: about 1,300) and the 8-lane MAC array at about 5k cycles per second,
 so on Icarus the layer is a slice (the
 sentence's first token: its 1536 channels through the INT8 path, its first 128 through
-DNA-TEQ), and the requantizer's sweep has 512 vectors per shift instead of 4,096.
+DNA-TEQ), and the requantizer's sweep has 256 vectors per shift instead of 4,096.
 """
 
 import numpy as np
@@ -44,7 +44,7 @@ LAYER_TOKENS = 13                     # SENTENCES[0]: the first rows of the laye
 # groups on Verilator; on Icarus the first token (int8) and its first 128 channels (DNA-TEQ).
 SIZES = {"verilator": {"per_shift": 4096, "codes": 120, "int8_groups": LAYER_TOKENS * 384,
                        "dnateq_groups": LAYER_TOKENS * 384},
-         "icarus": {"per_shift": 512, "codes": 30, "int8_groups": 384, "dnateq_groups": 32}}
+         "icarus": {"per_shift": 256, "codes": 30, "int8_groups": 384, "dnateq_groups": 32}}
 
 
 def _id(params):
