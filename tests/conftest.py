@@ -31,6 +31,12 @@ def _listed(var, default):
     return [s.strip() for s in os.environ.get(var, default).split(",") if s.strip()]
 
 
+def session_sims() -> list[str]:
+    """The simulators of this session (``QUANTRTL_SIMS``) that are available here."""
+    return [s for s in _listed("QUANTRTL_SIMS", ",".join(SIMULATORS))
+            if simulator_status(s)[0]]
+
+
 def pytest_generate_tests(metafunc):
     if "sim" in metafunc.fixturenames:
         sims = _listed("QUANTRTL_SIMS", ",".join(SIMULATORS))

@@ -3,14 +3,11 @@
 (symbols, ``error``, ``error_kind``) is compared with the golden decoder's; only malformed
 files are refused, with a one-line error."""
 
-import os
-
 import numpy as np
 import pytest
 
 from quantrtl.golden.huffman import build_code, encode
 from quantrtl.cli import main
-from quantrtl.tb.runner import SIMULATORS, simulator_status
 
 SYMBOLS = np.array([3, 1, 1, 0, 2, 2, 2, 2, 5, 1, 0, 2] * 6)
 CODE = build_code(SYMBOLS, 8, alphabet_size=16)
@@ -64,9 +61,8 @@ def _run(tmp_path, vectors, *args):
 def _cases_for(sim):
     """With both simulators in the session and available, every other case on each (each
     case is one CLI launch, whose cost is mostly the simulator's start-up); else all."""
-    listed = [s.strip() for s in os.environ.get("QUANTRTL_SIMS", ",".join(SIMULATORS))
-              .split(",")]
-    sims = [s for s in SIMULATORS if s in listed and simulator_status(s)[0]]
+    from conftest import session_sims
+    sims = session_sims()
     cases = list(CASES.items())
     return cases[sims.index(sim)::len(sims)] if sim in sims else cases
 
