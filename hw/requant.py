@@ -43,7 +43,7 @@ Behind a dot-product engine the requantizer works once per dot product: its pipe
 stops its whole clock while no beat is in flight.
 """
 
-from amaranth import Const, Module, Mux, signed, unsigned
+from amaranth import Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream
 from amaranth.lib.wiring import In, Out
 
@@ -116,10 +116,14 @@ class Requantizer(Component):
 
         # Stage B: one right shift of Q by T - 1 gives a = Q >> T (wrapped to 32 bits) and
         # the rounding bit Q[T - 1].
-        q = sum(sa[f"p{k}"] << offset for k, (_, offset) in enumerate(products))
-        q = q[:PRODUCT_BITS].as_signed()
+        # Q and the shifted window are named signals: without them the emitted Verilog
+        # repeats the adder and the 63-bit shift in every expression that reads them, which
+        # Icarus evaluates copy by copy (Yosys and Verilator merge the copies).
+        q = Signal(signed(PRODUCT_BITS), name="q")
+        m.d.comb += q.eq(sum(sa[f"p{k}"] << offset for k, (_, offset) in enumerate(products)))
         down = sa["down"]
-        window = (q >> down)[:33]
+        window = Signal(33, name="window")
+        m.d.comb += window.eq(q >> down)
         a, round_bit = window[1:33].as_signed(), window[0]
         if double:
             # RoundingDivideByPOT(high, r), high = Q >> 31: a negative tie rounds toward 0.

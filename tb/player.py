@@ -153,15 +153,17 @@ def _pass(s: str, threshold: str) -> str:
 
 
 def _input_stream(name: str, width: int) -> list[str]:
-    """Memory, beat count, index, valid pattern and transfer-cycle log of input stream
-    ``name``: ``valid`` is offered (with the generator's probability) only when the
-    previous beat is gone, and then held with its payload until accepted."""
+    """Memory, beat count, index, valid pattern and transfer log of input stream ``name``:
+    ``valid`` is offered (with the generator's probability) only when the previous beat is
+    gone, and then held with its payload until accepted.  The log is run-length coded
+    (:func:`_parse_log`): a ``<cycle> <index>`` line starts each run of transfers in
+    consecutive cycles, so that an unstalled stream writes a line, not one per beat."""
     s = f"in_{name}"
     return [
         f"  // input stream {name}: {width}-bit payload",
         f"  reg [{width - 1}:0] {s}_mem [0:DEPTH-1];",
         f"  reg [{width - 1}:0] {s}_payload;",
-        f"  reg [31:0] {s}_count, {s}_index, {s}_lfsr, {s}_seed;",
+        f"  reg [31:0] {s}_count, {s}_index, {s}_lfsr, {s}_seed, {s}_run;",
         f"  reg {s}_valid;",
         f"  integer {s}_log;",
         f"  wire {s}_ready;",
@@ -169,6 +171,7 @@ def _input_stream(name: str, width: int) -> list[str]:
         "    reg [31:0] x, next;",
         "    if (rst) begin",
         f"      {s}_index <= 32'd0; {s}_valid <= 1'b0; {s}_lfsr <= {s}_seed;",
+        f"      {s}_run <= 32'hffffffff;",
         f"      {s}_payload <= {width}'d0;",
         "    end else if (!finished) begin",
         *_step(s),
@@ -178,7 +181,11 @@ def _input_stream(name: str, width: int) -> list[str]:
         f"        {s}_valid <= next < {s}_count && {_pass(s, 'valid_threshold')};",
         f"        {s}_payload <= next < {s}_count ? {s}_mem[next[AW-1:0]] : {width}'d0;",
         "      end",
-        f"      if ({s}_valid && {s}_ready && {s}_log != 0) $fwrite({s}_log, \"%h\\n\", cycle);",
+        f"      if ({s}_valid && {s}_ready) begin",
+        f"        if ({s}_log != 0 && cycle != {s}_run)",
+        f"          $fwrite({s}_log, \"%h %h\\n\", cycle, {s}_index);",
+        f"        {s}_run <= cycle + 32'd1;",
+        "      end",
         "    end",
         "  end",
     ]
@@ -299,6 +306,9 @@ def _control(ports: WrapperPorts) -> list[str]:
         "  always @(posedge clk) begin",
         "    if (rst) closed <= 1'b0;",
         "    else if (finished && !closed) begin",
+        *[f"      if (in_{n}_log != 0)\n"
+          f"        $fwrite(in_{n}_log, \"%h %h\\n\", cycle, in_{n}_index);"
+          for n, _ in ports.inputs],
         *[f"      if ({log} != 0) $fclose({log});" for log in logs],
         "      closed <= 1'b1;",
         "    end",
@@ -339,7 +349,8 @@ def wrapper_verilog(config, depth: int) -> str:
 
     Plusargs (all optional): of every input stream ``s``, ``qrtl_beats_<s>`` (its binary
     memory file, :func:`memory_bytes`), ``qrtl_count_<s>`` (its beats) and
-    ``qrtl_log_<s>`` (a file for its transfer cycles, one ``%h`` line each); of every
+    ``qrtl_log_<s>`` (a file for its transfer cycles, run-length coded:
+    :func:`_parse_log`); of every
     output stream, ``qrtl_capture_<s>`` (a file for ``<cycle> <payload>`` ``%h`` lines)
     and ``qrtl_expect_<s>`` (expected transfers); ``qrtl_seed_<s>`` (hex generator seed of
     any stream); ``qrtl_valid`` / ``qrtl_ready`` (probability thresholds out of 2^16);
@@ -450,11 +461,21 @@ def parse_captures(text: bytes, width: int):
 
 
 def _parse_log(text: bytes) -> np.ndarray:
-    """The cycles of a transfer log (one 8-digit hex line each)."""
-    table = _hex_table(text, 9, "transfer log")
-    if (table[:, :8] == 255).any():
-        raise PlayerError("transfer log is malformed: expected 8-digit hex lines")
-    return _hex_values(table[:, :8]).astype(np.int64)
+    """The cycle of every transfer of a run-length coded transfer log: ``<cycle> <index>``
+    hex lines (8 digits each), one per run of transfers in consecutive cycles (the cycle
+    and beat index of its first transfer), then a last line of the closing cycle and the
+    number of beats transferred."""
+    table = _hex_table(text, 18, "transfer log")
+    if (not table.shape[0] or (table[:, [8, 17]] != 255).any()
+            or (np.delete(table, [8, 17], axis=1) == 255).any()):
+        raise PlayerError("transfer log is malformed: expected '<8 hex> <8 hex>' lines and a "
+                          "closing line")
+    cycles = _hex_values(table[:, :8]).astype(np.int64)
+    index = _hex_values(table[:, 9:17]).astype(np.int64)
+    runs = np.diff(index)
+    if index[0] != 0 or (runs <= 0).any() or (np.diff(cycles) < runs).any():
+        raise PlayerError("transfer log is malformed: its runs do not follow each other")
+    return np.repeat(cycles[:-1] - index[:-1], runs) + np.arange(index[-1], dtype=np.int64)
 
 
 # ----------------------------------------------------------------------------- results

@@ -527,3 +527,39 @@ def test_cross_counts_fast_path_equals_the_product_count():
     marks["a"] = multi
     want = np.einsum("za,zb,zc->abc", *(m.astype(np.int64) for m in (multi, *mats[1:])))
     assert np.array_equal(cov.cross_counts(cross, marks), want.reshape(-1))
+
+
+def test_one_bin_marks_count_as_their_matrices():
+    """A :class:`OneBin` point (bin indices, -1 for none: how the bulk player keeps a
+    million-sample point) counts, crosses and converts exactly as its bool matrix, alone
+    or mixed with matrices; ``_onehot`` leaves values that are no choice unmarked."""
+    rng = np.random.default_rng(19)
+    values = rng.integers(-3, 9, size=2000)
+    one = cov._onehot(values, np.arange(0, 6))
+    mat = values.reshape(-1, 1) == np.arange(0, 6).reshape(1, -1)
+    assert np.array_equal(one.matrix(), mat) and len(one) == 2000
+    assert np.array_equal(one.counts(), mat.sum(axis=0))
+    flags = rng.random(2000) < 0.5
+    assert np.array_equal(one.where(flags).matrix(), mat & flags[:, None])
+    other = cov._onehot(rng.integers(0, 3, size=2000), np.arange(3))
+    cross = cov.Cross("x", ("a", "b"), "sample", ())
+    want = np.einsum("za,zb->ab", mat.astype(np.int64), other.matrix().astype(np.int64))
+    for marks in ({"a": one, "b": other}, {"a": mat, "b": other},
+                  {"a": one, "b": other.matrix()}):
+        assert np.array_equal(cov.cross_counts(cross, marks), want.reshape(-1))
+    joined = cov._cat([one, cov._onehot([2, 7], np.arange(0, 6))])
+    assert joined.index.tolist()[-2:] == [2, -1] and len(joined) == 2002
+    with pytest.raises(ValueError, match="ascending"):
+        cov._onehot(values, [3, 1])
+
+
+@pytest.mark.parametrize("block", ["requant", "dqa", "dnaenc"])
+def test_sample_equals_the_classified_matrices(block):
+    """:func:`sample` (the player's path, :class:`OneBin` points kept as indices) gives the
+    hits that :func:`classify`'s bool matrices give."""
+    from quantrtl.blocks import configure
+    from quantrtl.vectors.random_sets import random_vectors
+    config = configure(block, {})
+    vectors = random_vectors(block, config.component, np.random.default_rng(23), 3000)
+    assert cov.sample(config, vectors) == cov.counts(cov.model(config),
+                                                     cov.classify(config, vectors))

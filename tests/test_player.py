@@ -362,6 +362,26 @@ def test_capture_parsing():
         player.parse_captures(b"00000003 1a\n0004 2a\n", 8)
 
 
+def test_transfer_log_parsing():
+    """The run-length coded transfer log (a ``<cycle> <index>`` line per run of
+    consecutive transfers, then the closing cycle and the count) back into every
+    transfer's cycle, for random gap patterns; a log that does not add up is refused."""
+    rng = np.random.default_rng(3)
+    for beats in (0, 1, 2, 50, 1000):
+        cycles = np.cumsum(rng.choice([1, 1, 1, 2, 5], size=beats)) + 7
+        starts = [k for k in range(beats) if k == 0 or cycles[k] != cycles[k - 1] + 1]
+        lines = [(int(cycles[k]), k) for k in starts]
+        lines.append((int(cycles[-1]) + 30 if beats else 40, beats))
+        text = b"".join(b"%08x %08x\n" % line for line in lines)
+        assert np.array_equal(player._parse_log(text), cycles)
+    for bad in (b"", b"00000003 00000001\n",                     # no run before the count
+                b"00000003 00000000\n00000004 00000000\n",      # an empty run
+                b"00000003 00000000\n00000004 00000005\n",      # 5 transfers in 1 cycle
+                b"00000003 0000000\n", b"00000003 0000000x\n"):
+        with pytest.raises(player.PlayerError, match="malformed"):
+            player._parse_log(bad)
+
+
 def test_verilator_optimisation_levels(monkeypatch):
     """-O2 models, -O0 for a block of more than a megabyte of Verilog (DNA-TEQ at n >= 5),
     QUANTRTL_PLAYER_OPT over both; each level its own build directory."""

@@ -64,7 +64,7 @@ from .huffman import HuffmanAdapter
 from .huffman_model import ERROR_NAMES, ReferenceDecoder
 
 __all__ = ["Point", "Cross", "Model", "model", "declared", "classify", "sample", "resolve",
-           "counts", "cross_counts", "bin_names", "DOMAINS"]
+           "counts", "cross_counts", "bin_names", "OneBin", "DOMAINS"]
 
 DOMAINS = ("output", "packet", "symbol", "beat", "stream", "load", "run", "restart")
 
@@ -182,20 +182,58 @@ def classify(config, vectors, outputs=None, trace=None) -> dict[str, np.ndarray]
     """``{point name: bool [samples, bins]}``: which bins each sample of each point hits
     (points that ``vectors``, ``outputs`` and ``trace`` do not give are left out).  The
     outputs are the decoded outputs in stream order (``None``: the golden ones)."""
+    return {k: v.matrix() if isinstance(v, OneBin) else v
+            for k, v in _marks(config, vectors, outputs, trace).items()}
+
+
+def _marks(config, vectors, outputs, trace) -> dict:
+    """:func:`classify`'s marks, a point whose samples hit one bin at most as a
+    :class:`OneBin` (the bulk player's million-sample points stay a vector of indices)."""
     name, component, params = resolve(config)
     m = _model(name, params, component)
     marks = _BLOCKS[name][1](component, vectors, outputs, dict(trace or {}))
     out = {}
     for p in m.points:
         if p.name in marks:
-            mat = np.asarray(marks[p.name], dtype=bool).reshape(-1, len(p.bins))
-            out[p.name] = mat
+            mark = marks[p.name]
+            if isinstance(mark, OneBin):
+                if mark.bins != len(p.bins):
+                    raise AssertionError(f"{name}: point {p.name!r} sampled over {mark.bins} "
+                                         f"bins, declared with {len(p.bins)}")
+                out[p.name] = mark
+            else:
+                out[p.name] = np.asarray(mark, dtype=bool).reshape(-1, len(p.bins))
     for domain in DOMAINS:
-        sizes = {p.name: out[p.name].shape[0] for p in m.domain_points(domain) if p.name in out}
+        sizes = {p.name: len(out[p.name]) for p in m.domain_points(domain) if p.name in out}
         if len(set(sizes.values())) > 1:
             raise AssertionError(f"{name}: points of domain {domain!r} sampled with different "
                                  f"sample counts {sizes}")
     return out
+
+
+@dataclass(frozen=True)
+class OneBin:
+    """The samples of a point that hits at most one bin per sample, as bin indices:
+    ``index[k]`` is sample ``k``'s bin, -1 for none; ``bins`` is the point's bin count.
+    :meth:`matrix` is the ``bool [samples, bins]`` form of :func:`classify`."""
+
+    index: np.ndarray
+    bins: int
+
+    def __len__(self) -> int:
+        return int(self.index.size)
+
+    def matrix(self) -> np.ndarray:
+        return self.index.reshape(-1, 1) == np.arange(self.bins).reshape(1, -1)
+
+    def where(self, flags) -> "OneBin":
+        """Only the samples whose ``flags`` are set hit their bin."""
+        return OneBin(np.where(np.asarray(flags, dtype=bool).reshape(-1), self.index, -1),
+                      self.bins)
+
+    def counts(self) -> np.ndarray:
+        """Hits of each bin."""
+        return np.bincount(self.index[self.index >= 0], minlength=self.bins)[:self.bins]
 
 
 def cross_counts(cross: Cross, marks) -> np.ndarray | None:
@@ -204,13 +242,16 @@ def cross_counts(cross: Cross, marks) -> np.ndarray | None:
     mats = [marks.get(i) for i in cross.items]
     if any(m is None for m in mats):
         return None
-    if all((np.count_nonzero(m, axis=1) <= 1).all() for m in mats):
+    if all(isinstance(m, OneBin) or (np.count_nonzero(m, axis=1) <= 1).all() for m in mats):
         # Each point puts a sample in at most one bin (the usual case): count the samples'
         # joint bin index, in O(samples) memory rather than the einsum's int64 copies.
-        hit = np.logical_and.reduce([m.any(axis=1) for m in mats])
-        index = np.ravel_multi_index([m.argmax(axis=1)[hit] for m in mats],
-                                     [m.shape[1] for m in mats])
-        return np.bincount(index, minlength=int(np.prod([m.shape[1] for m in mats])))
+        index = [m.index if isinstance(m, OneBin) else
+                 np.where(m.any(axis=1), m.argmax(axis=1), -1) for m in mats]
+        hit = np.logical_and.reduce([i >= 0 for i in index])
+        sizes = [m.bins if isinstance(m, OneBin) else m.shape[1] for m in mats]
+        joint = np.ravel_multi_index([i[hit] for i in index], sizes)
+        return np.bincount(joint, minlength=int(np.prod(sizes)))
+    mats = [m.matrix() if isinstance(m, OneBin) else m for m in mats]
     letters = "abcdefgh"[:len(mats)]
     spec = ",".join(f"z{c}" for c in letters) + "->" + letters
     return np.einsum(spec, *(m.astype(np.int64) for m in mats)).reshape(-1)
@@ -219,7 +260,7 @@ def cross_counts(cross: Cross, marks) -> np.ndarray | None:
 def sample(config, vectors, outputs=None, trace=None) -> dict[str, int]:
     """``{bin name: hits}`` over every declared bin of ``config`` (0 where not hit): the
     vectorised sampler.  ``vectors``, ``outputs`` and ``trace`` as in :func:`classify`."""
-    return counts(model(config), classify(config, vectors, outputs, trace))
+    return counts(model(config), _marks(config, vectors, outputs, trace))
 
 
 def counts(m: Model, marks: dict) -> dict[str, int]:
@@ -227,7 +268,10 @@ def counts(m: Model, marks: dict) -> dict[str, int]:
     hits = dict.fromkeys(m.bins(), 0)
     for p in m.points:
         if p.name in marks:
-            for b, n in zip(bin_names(p), np.count_nonzero(marks[p.name], axis=0)):
+            mark = marks[p.name]
+            per_bin = mark.counts() if isinstance(mark, OneBin) else \
+                np.count_nonzero(mark, axis=0)
+            for b, n in zip(bin_names(p), per_bin):
                 hits[b] += int(n)
     for x in m.crosses:
         per_bin = cross_counts(x, marks)
@@ -239,9 +283,28 @@ def counts(m: Model, marks: dict) -> dict[str, int]:
 
 # -- helpers --------------------------------------------------------------------------------
 
-def _onehot(values, choices) -> np.ndarray:
-    """``[n, len(choices)]``: ``values[k] == choices[j]``."""
-    return np.asarray(values).reshape(-1, 1) == np.asarray(choices).reshape(1, -1)
+def _onehot(values, choices) -> OneBin:
+    """Sample ``k`` hits bin ``j`` where ``values[k] == choices[j]`` (``choices``
+    ascending), no bin where no choice equals it."""
+    values = np.asarray(values).reshape(-1)
+    choices = np.asarray(choices).reshape(-1)
+    if choices.size > 1 and not (np.diff(choices) > 0).all():
+        raise ValueError("coverage choices must be ascending")
+    index = np.minimum(np.searchsorted(choices, values), max(choices.size - 1, 0))
+    if not choices.size:
+        return OneBin(np.full(values.size, -1, dtype=np.int64), 0)
+    return OneBin(np.where(choices[index] == values, index, -1).astype(np.int64),
+                  int(choices.size))
+
+
+def _cat(parts):
+    """The samples of consecutive parts of one point (bool matrices or :class:`OneBin`),
+    without a copy when there is one part."""
+    if len(parts) == 1:
+        return parts[0]
+    if isinstance(parts[0], OneBin):
+        return OneBin(np.concatenate([p.index for p in parts]), parts[0].bins)
+    return np.concatenate(parts)
 
 
 def _stack(*columns) -> np.ndarray:
@@ -339,7 +402,7 @@ def _requant_classify(c, vectors, outputs, trace):
         marks["zero_point"].append(_extremes(zp, lo, hi))
         marks["multiplier"].append(_stack(mult == 0, mult == MULTIPLIER_MIN,
                                           mult == MULTIPLIER_MAX))
-    return {k: np.concatenate(v) for k, v in marks.items() if v}
+    return {k: _cat(v) for k, v in marks.items() if v}
 
 
 # -- mac -------------------------------------------------------------------------------------
@@ -533,7 +596,7 @@ def _dnateq_classify(c, vectors, outputs, trace):
     marks = {f"counter[n={c.n}]": np.concatenate(parts["counter"]),
              "zero_skip": np.concatenate(parts["zero"]),
              f"length[max_length={c.max_length}]": np.concatenate(parts["length"]),
-             f"bits[n={c.n}]": np.concatenate(parts["bits"]),
+             f"bits[n={c.n}]": _cat(parts["bits"]),
              "lut": _load_flags(rows)}
     return marks
 
@@ -595,12 +658,12 @@ def _dqa_classify(c, vectors, outputs, trace):
     for v in _sets(vectors):
         q, err, mask = adapter._fields(v)
         flags = np.broadcast_to(mask, q.shape).reshape(-1)
-        parts["err"].append(_onehot(err.reshape(-1), np.arange(1 << c.m)) & flags[:, None])
+        parts["err"].append(_onehot(err.reshape(-1), np.arange(1 << c.m)).where(flags))
         parts["channel"].append(_stack(flags, ~flags))
         parts["q"].append(_extremes(q, lo, hi))
     if not parts["q"]:
         return {}
-    return {f"err[m={c.m}]": np.concatenate(parts["err"]),
+    return {f"err[m={c.m}]": _cat(parts["err"]),
             "channel": np.concatenate(parts["channel"]), "q": np.concatenate(parts["q"])}
 
 
