@@ -114,13 +114,14 @@ def cmd_run(args, extra) -> int:
         adapter.encode(vectors)             # validates before anything is built
         harness = ("player" if adapter.count(vectors) > PLAYER_THRESHOLD and not args.waves
                    else "cocotb")
-    if harness == "player":
+    if harness in ("player", "plain"):
         if args.waves:
             raise ValueError("--waves needs --harness cocotb (the player records no waves)")
         from quantrtl.tb.player import play
         result = play(block.name, params, vectors, sim=args.sim, seed=args.seed,
                       valid_probability=args.valid_probability,
-                      ready_probability=args.ready_probability, check=False).as_run_result()
+                      ready_probability=args.ready_probability, check=False,
+                      host="plain" if harness == "plain" else "cocotb").as_run_result()
     else:
         result = run_block(
             block.name, params, vectors, sim=args.sim, seed=args.seed, waves=args.waves,
@@ -211,10 +212,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="seed of the random stalls")
     p.add_argument("--valid-probability", type=float, default=1.0,
                    help="chance per cycle that an input beat is offered (input gaps)")
-    p.add_argument("--harness", default="auto", choices=["auto", "player", "cocotb"],
+    p.add_argument("--harness", default="auto",
+                   choices=["auto", "player", "plain", "cocotb"],
                    help=f"player: stimulus in memories inside a generated wrapper, checked "
-                        f"at the end (fast); cocotb: beat by beat through the drivers; "
-                        f"auto (default): the player above {PLAYER_THRESHOLD} outputs")
+                        f"at the end (fast); plain: the player run by the simulator's own "
+                        f"main, without cocotb (no start-up cost); cocotb: beat by beat "
+                        f"through the drivers; auto (default): the player above "
+                        f"{PLAYER_THRESHOLD} outputs")
     p.add_argument("--ready-probability", type=float, default=1.0,
                    help="chance per cycle that the output is ready (backpressure)")
     p.set_defaults(func=cmd_run)

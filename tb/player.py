@@ -57,10 +57,14 @@ from quantrtl.vectors.cycles import deadline
 __all__ = ["wrapper_verilog", "wrapper_ports", "WrapperPorts", "depth_bucket", "play",
            "play_beats", "PlayResult", "PlayerError", "MismatchError", "CountError",
            "PlayerTimeout", "StabilityError", "StatusError", "memory_bytes", "parse_captures",
-           "TOP", "TEST_MODULE", "MIN_DEPTH", "MAX_DEPTH", "PROBABILITY_ONE", "FLAGS"]
+           "TOP", "MAIN_TOP", "HOSTS", "main_verilog", "TEST_MODULE", "MIN_DEPTH",
+           "MAX_DEPTH", "PROBABILITY_ONE", "FLAGS"]
 
 TOP = "quantrtl_player"
+MAIN_TOP = "quantrtl_player_main"   # the plain run's top (no cocotb): main_verilog
 TEST_MODULE = "quantrtl.tb.tests.play"
+HOSTS = ("cocotb", "plain")         # what runs the wrapper: cocotb's test, or main_verilog
+MARGIN_CYCLES = 1000                # cycles beyond the limit before a run is given up
 RESET_CYCLES = 2                    # reset held from time 0 over this many clock periods
 MIN_DEPTH = 1 << 10
 MAX_DEPTH = 1 << 22                # 4M beats: 160 MB of memory for a 16-lane mac
@@ -395,6 +399,66 @@ def wrapper_verilog(config, depth: int) -> str:
     return "\n".join(body)
 
 
+def main_verilog(config) -> str:
+    """The Verilog of ``quantrtl_player_main``, the top of a plain run: the simulator's own
+    main runs the wrapper (:func:`wrapper_verilog`) with no cocotb and no Python in the
+    process.  It does what :mod:`quantrtl.tb.tests.play` does: sets the configuration
+    ports at time zero (plusargs ``qrtl_config_<port>``, hex, two's complement), waits for
+    ``player_finished`` and writes the flags and status ports as the test's JSON to the
+    file ``qrtl_result`` names, then ends the simulation.  After ``qrtl_guard`` clock
+    periods (the cycle limit and a margin) it ends the simulation without that file."""
+    ports = wrapper_ports(config.component)
+    conns = [f".{n}(cfg_{n})" for n, _ in ports.config]
+    conns += [f".{n}(status_{n})" for n, _ in ports.status]
+    conns += [f".player_{n}(flag_{n})" for n, _, _ in FLAGS]
+    fields = [(n, f"flag_{n}") for n, _, _ in FLAGS]
+    text = ", ".join(f'\\"{n}\\": %0d' for n, _ in fields)
+    status = ", ".join(f'\\"{n}\\": %0d' for n, _ in ports.status)
+    args = ", ".join([f for _, f in fields] + [f"status_{n}" for n, _ in ports.status])
+    period = CLOCK_PERIOD_NS
+    return "\n".join([
+        f"// quantrtl vector player, plain run: {config.label}",
+        "/* verilator lint_off WIDTH */",
+        "/* verilator lint_off UNUSED */",
+        f"module {MAIN_TOP};",
+        *[f"  reg {_vector(w)}cfg_{n};" for n, w in ports.config],
+        *[f"  wire {_vector(w)}status_{n};" for n, w in ports.status],
+        *[f"  wire {_vector(w)}flag_{n};" for n, w, _ in FLAGS],
+        f"  reg [{8 * PATH_CHARS - 1}:0] result;",
+        "  reg [63:0] guard;",
+        "  integer void_, file_;",
+        f"  {TOP} player (",
+        ",\n".join(f"    {c}" for c in conns),
+        "  );",
+        "  initial begin",
+        *[f"    cfg_{n} = 0;\n" + _plusarg(f"qrtl_config_{n}", "%h", f"cfg_{n}")
+          for n, _ in ports.config],
+        "    result = 0;",
+        _plusarg("qrtl_result", "%s", "result"),
+        "    guard = 64'd0;",
+        _plusarg("qrtl_guard", "%d", "guard"),
+        "  end",
+        "  initial begin",
+        "    #1;",
+        "    if (guard != 0) begin",
+        f"      #(guard * {period});",
+        "      $display(\"quantrtl_player_main: no end after %0d clock periods\", guard);",
+        "      $finish;",
+        "    end",
+        "  end",
+        "  always @(posedge flag_finished) begin",
+        "    file_ = $fopen(result, \"w\");",
+        f"    $fwrite(file_, \"{{{text}, \\\"status\\\": {{{status}}}}}\\n\", {args});",
+        "    $fclose(file_);",
+        "    $finish;",
+        "  end",
+        "endmodule",
+        "/* verilator lint_on UNUSED */",
+        "/* verilator lint_on WIDTH */",
+        "",
+    ])
+
+
 # -------------------------------------------------------------------- files and formats
 
 def memory_bytes(chunks, width: int) -> bytes:
@@ -684,8 +748,9 @@ def _seeds(seed: int, ports: WrapperPorts) -> dict:
     return {name: int(w) or 1 for name, w in zip(names, words)}
 
 
-def _write_run(plan: _Plan, work: Path) -> list[str]:
-    """The run's files in ``work`` (memories, the test's JSON); returns the plusargs."""
+def _write_run(plan: _Plan, work: Path, host: str = "cocotb") -> list[str]:
+    """The run's files in ``work`` (memories, the test's JSON); returns the plusargs (a
+    plain run's configuration ports, result file and guard among them)."""
     out_name = plan.output[0]
     valid, ready = plan.thresholds
     plusargs = [f"+qrtl_valid={valid}", f"+qrtl_ready={ready}", f"+qrtl_drain={plan.drain}",
@@ -700,6 +765,12 @@ def _write_run(plan: _Plan, work: Path) -> list[str]:
                      f"+qrtl_log_{stream}={work / f'accepted_{stream}.txt'}"]
     if plan.expected_beats is not None:
         plusargs.append(f"+qrtl_expect_{out_name}={plan.expected_beats}")
+    if host == "plain":                # what the cocotb test would set and read
+        widths = dict(plan.ports.config)
+        plusargs += [f"+qrtl_config_{p}={v & ((1 << widths[p]) - 1):x}"
+                     for p, v in plan.config_ports.items()]
+        plusargs += [f"+qrtl_result={work / 'result.json'}",
+                     f"+qrtl_guard={plan.limit + RESET_CYCLES + MARGIN_CYCLES}"]
     if any(len(arg) > PATH_CHARS for arg in plusargs):
         raise ValueError(f"run_dir={str(work)!r} is too long a path for the wrapper")
     spec = {"config": plan.config_ports, "status": [n for n, _ in plan.ports.status],
@@ -713,6 +784,9 @@ def _read_run(plan: _Plan, work: Path) -> dict:
     """What the run left in ``work``: the test's flags and status, the output beats and
     the input transfer cycles."""
     out_name, out_width = plan.output
+    if not (work / "result.json").exists():
+        raise PlayerError(f"the run ended without its result (no player_finished within the "
+                          f"cycle limit {plan.limit} and a margin of {MARGIN_CYCLES})")
     flags = json.loads((work / "result.json").read_text())
     cycles, words, unknown = parse_captures(
         (work / f"capture_{out_name}.txt").read_bytes(), out_width)
@@ -740,7 +814,7 @@ def _block_verilog(config) -> str:
     return config.verilog()
 
 
-def _launch(plan: _Plan, *, sim, build_root, opt, run_dir, verbose):
+def _launch(plan: _Plan, *, sim, build_root, opt, run_dir, verbose, host="cocotb"):
     """Write the run's files, simulate, read the files back: ``(read, timings, kept)``."""
     from .runner import play_launch
 
@@ -749,13 +823,14 @@ def _launch(plan: _Plan, *, sim, build_root, opt, run_dir, verbose):
     work = Path(run_dir if holder is None else holder.name).resolve()
     work.mkdir(parents=True, exist_ok=True)
     try:
-        plusargs = _write_run(plan, work)
+        plusargs = _write_run(plan, work, host)
         timings = play_launch(plan.config, _block_verilog(plan.config),
                               wrapper_verilog(plan.config, plan.depth), plan.depth, sim=sim,
                               top=TOP, test_module=TEST_MODULE, plusargs=plusargs,
                               seed=plan.seed, build_root=build_root, opt=opt,
                               env={"QUANTRTL_PLAYER": str(work / "player.json")},
-                              verbose=verbose)
+                              verbose=verbose, main=(MAIN_TOP, main_verilog(plan.config))
+                              if host == "plain" else None)
         return _read_run(plan, work), timings, (work if holder is None else None)
     finally:
         if holder is not None:
@@ -770,7 +845,7 @@ def play_beats(config, streams: dict, *, config_ports: dict | None = None,
                limit: int | None = None, drain: int | None = None, settle: int | None = None,
                depth: int | None = None, build_root: Path | None = None,
                opt: str | None = None, run_dir: Path | None = None, name: str = "o",
-               verbose: bool = False) -> PlayResult:
+               verbose: bool = False, host: str = "cocotb") -> PlayResult:
     """Play raw payload words ``streams`` (``{input stream: words}``: lists of ints, integer
     arrays or ``[N, C]`` uint32 chunk arrays; every input stream of the block) through
     ``config``'s block (a :class:`quantrtl.blocks.Config`) with configuration-port values
@@ -791,17 +866,22 @@ def play_beats(config, streams: dict, *, config_ports: dict | None = None,
     ``build_root``: where builds live (default ``build/sim``); ``opt``: the C++
     optimisation of the Verilator model (default :func:`quantrtl.tb.runner.player_opt`:
     -O2, -O0 for very large blocks); ``run_dir``: keep the run's files there; ``name``: the
-    output's name in messages.
+    output's name in messages; ``host``: what runs the wrapper, ``"cocotb"`` (its test
+    :mod:`quantrtl.tb.tests.play`, the runner's seeds and logs) or ``"plain"`` (the
+    simulator's own main, :func:`main_verilog`: no Python in the simulator, so no start-up
+    of about 0.3 s per run; its own build).
 
     Raises :class:`PlayerError` (a subclass naming what failed) when a check fails,
     ``ValueError`` on bad arguments, :class:`quantrtl.tb.runner.SimulationError` when the
     simulator fails.  Returns a :class:`PlayResult`."""
+    if host not in HOSTS:
+        raise ValueError(f"host={host!r} is not allowed: allowed {{{', '.join(HOSTS)}}}")
     started = time.perf_counter()
     plan = _plan(config, streams, config_ports=config_ports, expected_beats=expected_beats,
                  valid_probability=valid_probability, ready_probability=ready_probability,
                  limit=limit, drain=drain, settle=settle, depth=depth, seed=seed)
     read, timings, kept = _launch(plan, sim=sim, build_root=build_root, opt=opt,
-                                  run_dir=run_dir, verbose=verbose)
+                                  run_dir=run_dir, verbose=verbose, host=host)
     launched = time.perf_counter()
     flags = read["flags"]
     status = _status_values(plan, flags["status"])
@@ -950,7 +1030,7 @@ def play(block_name: str, params: dict | None, vectors: dict, *, sim: str = "ver
          seed: int | None = None, valid_probability: float = 1.0,
          ready_probability: float = 1.0, build_root: Path | None = None, check: bool = True,
          depth: int | None = None, opt: str | None = None, run_dir: Path | None = None,
-         verbose: bool = False) -> PlayResult:
+         verbose: bool = False, host: str = "cocotb") -> PlayResult:
     """Play a vector set (see :mod:`quantrtl.vectors.adapters`) through a block's RTL with the
     vector player and check it against the golden model: the batch counterpart of
     :func:`quantrtl.tb.runner.run_block`.
@@ -967,6 +1047,8 @@ def play(block_name: str, params: dict | None, vectors: dict, *, sim: str = "ver
     agree)."""
     from quantrtl.blocks import get_block
 
+    if host not in HOSTS:
+        raise ValueError(f"host={host!r} is not allowed: allowed {{{', '.join(HOSTS)}}}")
     started = time.perf_counter()
     config = get_block(block_name).configure(params)
     adapter, component = config.adapter, config.component
@@ -985,7 +1067,7 @@ def play(block_name: str, params: dict | None, vectors: dict, *, sim: str = "ver
         inputs=_inputs_of(vectors, adapter, count), sim=sim, seed=seed,
         valid_probability=valid_probability, ready_probability=ready_probability,
         limit=limit, depth=depth, build_root=build_root, opt=opt, run_dir=run_dir,
-        name=adapter.output, verbose=verbose)
+        name=adapter.output, verbose=verbose, host=host)
     returned = time.perf_counter()
     result.prepare_seconds += prepared
     result.expected = golden

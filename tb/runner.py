@@ -170,7 +170,8 @@ def launch(runner, *, sources, top: str, build_dir: Path, test_module: str, env:
            build_args=(), always: bool = False, verbose: bool = False, plusargs=(),
            timings: dict | None = None) -> Path:
     """Build ``sources`` with the cocotb ``runner`` and run ``test_module`` on ``top``: the
-    one simulator launch of RTL, netlist and player runs alike.  The seed (``QUANTRTL_SEED``
+    one cocotb launch of RTL, netlist and player runs alike (a plain player run, which has
+    no cocotb, is :func:`_plain_launch`).  The seed (``QUANTRTL_SEED``
     or a fresh one) is printed so the run can be reproduced; one run per build directory at
     a time.  ``plusargs`` go to the simulator; ``timings``, a dict, receives the wall-clock
     ``build_seconds`` (an up-to-date build costs a second or so) and ``run_seconds``.
@@ -367,10 +368,71 @@ def player_build_dir(sim: str, config, depth: int, root: Path | None = None,
     return base.parent / "player" / f"{base.name}-d{depth}{opt}"
 
 
+def _plain_commands(sim: str, sources, top: str, build_dir: Path, opt: str) -> list[list]:
+    """The build commands of a plain player run (no cocotb): Verilator's own ``--main``
+    with ``--timing``, the model at ``opt`` and the runtime at :data:`PLAYER_RUNTIME_OPT`
+    as :class:`_PlayerVerilator` compiles them; Icarus's ``iverilog``."""
+    scale = "/".join(TIMESCALE)
+    if sim == "verilator":
+        return [["verilator", "--cc", "--exe", "--main", "--timing", "-Mdir", str(build_dir),
+                 "--top-module", top, "--prefix", "Vmain", "-o", "Vmain", "--timescale", scale,
+                 "-Wno-fatal", *map(str, sources)],
+                ["make", "-s", "-j", str(os.cpu_count() or 1), "-C", str(build_dir), "-f",
+                 "Vmain.mk", "CFG_CXXFLAGS_PCH_I=-include",
+                 "CFG_CXXFLAGS_COROUTINES=-fcoroutines", f"OPT_FAST={opt}", f"OPT_SLOW={opt}",
+                 f"OPT_GLOBAL={PLAYER_RUNTIME_OPT}"]]
+    (build_dir / "cmds.f").write_text(f"+timescale+{scale}\n")
+    return [["iverilog", "-g2012", "-o", str(build_dir / "main.vvp"), "-s", top, "-c",
+             str(build_dir / "cmds.f"), *map(str, sources)]]
+
+
+def _plain_launch(sim: str, sources, top: str, build_dir: Path, opt: str, plusargs,
+                  what: str, verbose: bool, timings: dict) -> None:
+    """Build (unless the stamp of the sources and commands is current) and run a plain
+    player: the simulator's own main, no cocotb.  Raises :class:`SimulationError` when a
+    build or the run fails."""
+    import subprocess
+
+    commands = _plain_commands(sim, sources, top, build_dir, opt)
+    binary = build_dir / "Vmain" if sim == "verilator" else build_dir / "main.vvp"
+    key = hashlib.sha256(json.dumps(commands).encode() + b"".join(
+        Path(s).read_bytes() for s in sources)).hexdigest()
+    stamp = build_dir / "plain.stamp"
+    env = {**os.environ, **(objcache_env() if sim == "verilator" else {})}
+    lock = open(build_dir / ".lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)  # one run per build directory at a time
+    try:
+        started = time.perf_counter()
+        if not (binary.exists() and stamp.exists() and stamp.read_text() == key):
+            stamp.unlink(missing_ok=True)
+            for cmd in commands:
+                done = subprocess.run(cmd, cwd=build_dir, env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, text=True)
+                (build_dir / "build.log").write_text(done.stdout)
+                if done.returncode:
+                    raise SimulationError(f"{what}: {cmd[0]} failed (exit {done.returncode});"
+                                          f" see {build_dir / 'build.log'}")
+            stamp.write_text(key)
+        built = time.perf_counter()
+        run = [str(binary)] if sim == "verilator" else ["vvp", "-n", str(binary)]
+        done = subprocess.run(run + list(plusargs), cwd=build_dir, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+        timings.update(build_seconds=built - started, run_seconds=time.perf_counter() - built)
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
+    (build_dir / "run.log").write_text(done.stdout)
+    if verbose:
+        print(done.stdout, end="", flush=True)
+    if done.returncode:
+        raise SimulationError(f"{what}: the simulation failed (exit {done.returncode}); see "
+                              f"{build_dir / 'run.log'}")
+
+
 def play_launch(config, block_verilog: str, wrapper: str, depth: int, *, sim: str, top: str,
                 test_module: str, plusargs, env: dict, seed: int | None = None,
                 build_root: Path | None = None, opt: str | None = None,
-                verbose: bool = False) -> dict:
+                verbose: bool = False, main: tuple | None = None) -> dict:
     """Build the vector player (:mod:`quantrtl.tb.player`: ``wrapper``, the Verilog of its
     module ``top``, with the block's ``block_verilog``) for ``sim`` in
     :func:`player_build_dir` and run ``test_module`` on it with ``plusargs`` and the
@@ -378,18 +440,33 @@ def play_launch(config, block_verilog: str, wrapper: str, depth: int, *, sim: st
     :class:`SimulationError` as :func:`launch` does.
 
     Verilator builds compile the model at :func:`player_opt` and the runtime at
-    :data:`PLAYER_RUNTIME_OPT`."""
+    :data:`PLAYER_RUNTIME_OPT`.  With ``main``, ``(top, Verilog)`` of a top module
+    (:func:`quantrtl.tb.player.main_verilog`), the run is plain: that module is the top,
+    the simulator's own main runs it, and ``test_module`` and ``env`` are not used (build
+    directory ``<player build dir>-plain``)."""
     available, reason = simulator_status(sim)
     if not available:
         raise SimulationError(f"{sim} is not available: {reason}")
     opt = player_opt(sim, opt, len(block_verilog))
     build_dir = player_build_dir(sim, config, depth, build_root, opt)
+    if main is not None:
+        build_dir = build_dir.with_name(build_dir.name + "-plain")
     build_dir.mkdir(parents=True, exist_ok=True)
     sources = [build_dir / f"{config.top}.v", build_dir / f"{top}.v"]
     _write_if_changed(sources[0], block_verilog)
     _write_if_changed(sources[1], wrapper)
     if seed is None:
         seed = int(os.environ.get("QUANTRTL_SEED") or random.SystemRandom().getrandbits(32))
+    if main is not None:
+        main_top, main_text = main
+        sources.append(build_dir / f"{main_top}.v")
+        _write_if_changed(sources[-1], main_text)
+        what = f"{sim} plain player {config.name} {json.dumps(config.param_dict, sort_keys=True)}"
+        print(f"[quantrtl] {what}: seed {seed} (reproduce with QUANTRTL_SEED={seed})",
+              flush=True)
+        timings = {"seed": seed}
+        _plain_launch(sim, sources, main_top, build_dir, opt, plusargs, what, verbose, timings)
+        return timings
     runner = _PlayerVerilator(opt) if sim == "verilator" else get_runner(sim)
     timings: dict = {"seed": seed}
     launch(runner, sources=sources, top=top, build_dir=build_dir,

@@ -326,17 +326,20 @@ def test_bench_quick_on_verilator(tmp_path):
 
 @pytest.mark.sim
 def test_verification_suite_compares_player_and_cocotb(tmp_path, sim):
-    """A quick run of the verification bench on one block: both harnesses checked every
-    output against golden, the rows and the ratio are written with their build times."""
+    """A quick run of the verification bench on one block: the three harnesses (player,
+    plain player, cocotb) checked every output against golden, the rows and the ratios are
+    written with their build times."""
     from quantrtl.bench import verification
     report = verification.run_bench(tmp_path, quick=True, simulators=(sim,),
                                     blocks=("requant",))
     rows = {r["harness"]: r for r in report["rows"]}
-    assert set(rows) == {"player", "cocotb"}
+    assert set(rows) == {"player", "plain", "cocotb"}
     for r in rows.values():
         assert r["checked"] > 0 and r["checked_per_s"] > 0 and r["build_s"] >= 0
-    assert rows["player"]["checked"] > rows["cocotb"]["checked"]
-    assert report["ratios"][0]["block"] == "requant" and report["ratios"][0]["ratio"] > 0
+    assert rows["player"]["checked"] == rows["plain"]["checked"] > rows["cocotb"]["checked"]
+    ratio = report["ratios"][0]
+    assert ratio["block"] == "requant" and ratio["ratio"] > 0 and ratio["plain_ratio"] > 0
+    assert "plain ratio" in verification.summary(report)
     doc = json.loads((tmp_path / "verification.json").read_text())
     assert doc["rows"] == json.loads(json.dumps(report["rows"]))
     assert (tmp_path / "verification.csv").read_text().startswith("harness,simulator")

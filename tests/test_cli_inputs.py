@@ -227,9 +227,9 @@ def test_headline_output_must_be_writable(tmp_path, capsys):
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("harness", ["player", "cocotb"])
+@pytest.mark.parametrize("harness", ["player", "plain", "cocotb"])
 def test_run_harnesses_give_the_same_result_file(tmp_path, capsys, sim, harness):
-    """``quantrtl run --harness player|cocotb``: every output matches golden on both, under
+    """``quantrtl run --harness player|plain|cocotb``: every output matches golden on both, under
     backpressure; a large vector set takes the player by default (``auto``); waves with
     the player are a one-line error."""
     rng = np.random.default_rng(21)

@@ -234,6 +234,53 @@ def test_huffman_packets_as_beat_lists(sim):
 
 
 @pytest.mark.sim
+def test_plain_run_equals_the_cocotb_run(sim):
+    """``host="plain"`` (the simulator's own main, no cocotb) plays the same run as the
+    cocotb host: the same outputs, transfer cycles, flags and cycle count for the same
+    seed, signed configuration ports (the requantizer's zero point and clamp) and status
+    ports (a truncated Huffman stream's error) included; a run that cannot end is a
+    timeout, as under cocotb."""
+    from quantrtl.vectors.huffman import expected_outcome, packet_beats
+    from quantrtl.vectors.huffman_model import TRUNCATED
+    from quantrtl.golden.huffman import build_code, encode
+
+    config = configure("requant", REQUANT)
+    vectors = VECTORS["requant"](config.component, np.random.default_rng(12), 1500)
+    vectors.update(zero_point=-7, qmin=-100, qmax=90)
+    # (depth 8192: the builds of `quantrtl run`'s 5,000-vector tests, test_cli_inputs.py)
+    runs = {host: play("requant", REQUANT, vectors, sim=sim, seed=5, valid_probability=0.7,
+                       ready_probability=0.6, depth=8192, host=host)
+            for host in player.HOSTS}
+    cocotb, plain = runs["cocotb"], runs["plain"]
+    assert plain.checked == cocotb.checked == 1500 and (plain.outputs == -100).any()
+    assert np.array_equal(plain.outputs, cocotb.outputs)
+    assert np.array_equal(plain.output_cycles, cocotb.output_cycles)
+    assert np.array_equal(plain.input_cycles["i"], cocotb.input_cycles["i"])
+    assert (plain.flags, plain.cycles) == (cocotb.flags, cocotb.cycles)
+
+    config = configure("huffman", HUFFMAN)
+    c, adapter = config.component, config.adapter
+    symbols = np.minimum(np.random.default_rng(13).geometric(0.3, size=300), 8) - 1
+    code = build_code(symbols, c.max_length, alphabet_size=1 << c.symbol_bits)
+    enc = encode(symbols, code, c.word_width)
+    short = packet_beats(adapter.codec, c, code, enc.words[:-2], enc.count)
+    expected, kind = expected_outcome(c, code, enc.words[:-2], enc.count)
+    assert kind == TRUNCATED
+    common = dict(config_ports={"restart": 0}, decode=adapter.decode_output, flatten=True,
+                  sim=sim, seed=3, valid_probability=0.6, ready_probability=0.7, depth=DEPTH,
+                  host="plain")
+    result = play_beats(config, {"i": short}, expected=expected,
+                        expected_status={"error": 1, "error_kind": kind}, **common)
+    assert result.status_ports["error"] == 1 and result.checked == len(expected)
+    with pytest.raises(PlayerTimeout, match=r"timeout: the cycle limit 3000 was reached"):
+        play_beats(config, {"i": short}, **{**common, "ready_probability": 0.0,
+                                            "limit": 3000})
+    with pytest.raises(ValueError, match=r"host='vpi' is not allowed: allowed "
+                                         r"\{cocotb, plain\}"):
+        play_beats(config, {"i": short}, **{**common, "host": "vpi"})
+
+
+@pytest.mark.sim
 def test_unstable_output_is_caught_by_the_wrapper(sim, monkeypatch):
     """A block whose output payload changes while stalled (a hand-written stand-in for the
     requantizer's Verilog, built apart from the real one): the wrapper's stability check

@@ -10,12 +10,15 @@ vector set (:func:`quantrtl.vectors.random_sets.random_vectors`) through
   set, end to end (simulator start, the run, the comparison);
 - the **player** (:func:`quantrtl.tb.player.play`: stimulus in memories inside a generated
   wrapper, vectorised check), whose build is timed apart and whose figure is end to end
-  without it (packing the beats, the run, reading and checking the outputs).
+  without it (packing the beats, the run, reading and checking the outputs);
+- the player as a **plain** run (``host="plain"``: the simulator's own main runs the
+  wrapper, no cocotb and no Python in the simulator), the same beats, timed the same way.
 
 ``checked_per_s`` counts the outputs compared with the golden model per second.  Figures go
-to ``<output>/verification.json`` (``{"rows": [{"harness", "simulator", "block", "params",
-"checked", "seconds", "checked_per_s", "build_s"}], "ratios": [...]}``) and
-``<output>/verification.csv``.
+to ``<output>/verification.json`` (``{"rows": [{"harness": "player" | "plain" | "cocotb",
+"simulator", "block", "params", "checked", "seconds", "checked_per_s", "build_s"}],
+"ratios": [{"simulator", "block", "ratio", "plain_ratio"}]}``: player and plain against
+cocotb) and ``<output>/verification.csv``.
 """
 
 from __future__ import annotations
@@ -43,11 +46,14 @@ CASES = {
     "dqa": {},
     "dnaenc": {"n": 3, "width": 16},
 }
-# input beats: (player full, player quick, cocotb full, cocotb quick) per simulator
+# input beats: (full, quick) per simulator and harness
 SIZES = {
-    "verilator": {"player": (1_000_000, 20_000), "cocotb": (40_000, 2_000)},
-    "icarus": {"player": (200_000, 10_000), "cocotb": (20_000, 1_000)},
+    "verilator": {"player": (1_000_000, 20_000), "plain": (1_000_000, 20_000),
+                  "cocotb": (40_000, 2_000)},
+    "icarus": {"player": (200_000, 10_000), "plain": (200_000, 10_000),
+               "cocotb": (20_000, 1_000)},
 }
+HARNESSES = ("cocotb", "player", "plain")
 SCALE = {"dnateq": 0.25, "huffman": 0.25}     # slower per beat: fewer beats
 CSV_HEADER = ("harness", "simulator", "block", "params", "checked", "seconds",
               "checked_per_s", "build_s")
@@ -79,11 +85,12 @@ def _measure_cocotb(block, params, component, sim, beats, seed, build_root):
     return int(np.size(result.expected)), seconds, build_s
 
 
-def _measure_player(block, params, component, sim, beats, seed, build_root):
+def _measure_player(block, params, component, sim, beats, seed, build_root, host="cocotb"):
     from quantrtl.tb.player import play
     from quantrtl.vectors.random_sets import random_vectors
     vectors = random_vectors(block, component, np.random.default_rng(seed + 1), beats)
-    result = play(block, params, vectors, sim=sim, seed=seed, build_root=build_root)
+    result = play(block, params, vectors, sim=sim, seed=seed, build_root=build_root,
+                  host=host)
     seconds = result.prepare_seconds + result.run_seconds + result.check_seconds
     return int(result.checked), seconds, result.build_seconds
 
@@ -107,11 +114,17 @@ def run_bench(out_dir: Path, *, quick: bool = False, simulators=("verilator", "i
         for block in blocks:
             params = CASES[block]
             component = configure(block, params).component
-            for harness, measure in (("cocotb", _measure_cocotb), ("player", _measure_player)):
+            for harness in HARNESSES:
                 beats = _beats(sim, harness, block, quick)
                 progress(f"{sim} {block} {harness}: {beats} input beats")
-                checked, seconds, build_s = measure(block, params, component, sim, beats,
-                                                    seed, build_root)
+                if harness == "cocotb":
+                    measured = _measure_cocotb(block, params, component, sim, beats, seed,
+                                               build_root)
+                else:
+                    measured = _measure_player(block, params, component, sim, beats, seed,
+                                               build_root, "plain" if harness == "plain"
+                                               else "cocotb")
+                checked, seconds, build_s = measured
                 rows.append({"harness": harness, "simulator": sim, "block": block,
                              "params": params, "checked": checked,
                              "seconds": round(seconds, 3),
@@ -122,9 +135,11 @@ def run_bench(out_dir: Path, *, quick: bool = False, simulators=("verilator", "i
         for block in blocks:
             pair = {r["harness"]: r for r in rows if r["simulator"] == sim and
                     r["block"] == block}
-            if len(pair) == 2:
-                ratios.append({"simulator": sim, "block": block, "ratio": round(
-                    pair["player"]["checked_per_s"] / pair["cocotb"]["checked_per_s"], 2)})
+            if len(pair) == len(HARNESSES):
+                base = pair["cocotb"]["checked_per_s"]
+                ratios.append({"simulator": sim, "block": block,
+                               "ratio": round(pair["player"]["checked_per_s"] / base, 2),
+                               "plain_ratio": round(pair["plain"]["checked_per_s"] / base, 2)})
     report = {"quick": quick, "rows": rows, "ratios": ratios, "skipped": skipped,
               "sizes": {s: choose_sizes(v, quick) for s, v in SIZES.items()}}
     if prov is None:
@@ -142,20 +157,26 @@ def csv_rows(report: dict) -> list[list]:
 
 def summary(report: dict) -> str:
     by = {(r["simulator"], r["block"], r["harness"]): r for r in report["rows"]}
-    lines = table(("simulator", "block", "player checked/s", "cocotb checked/s", "ratio",
-                   "player build s"),
-                  [(x["simulator"], x["block"],
-                    f"{by[(x['simulator'], x['block'], 'player')]['checked_per_s']:,.0f}",
-                    f"{by[(x['simulator'], x['block'], 'cocotb')]['checked_per_s']:,.0f}",
-                    f"{x['ratio']:.1f}x",
-                    f"{by[(x['simulator'], x['block'], 'player')]['build_s']:.1f}")
-                   for x in report["ratios"]], right=(2, 3, 4, 5))
+
+    def rate(x, harness):
+        return f"{by[(x['simulator'], x['block'], harness)]['checked_per_s']:,.0f}"
+
+    def build(x, harness):
+        return f"{by[(x['simulator'], x['block'], harness)]['build_s']:.1f}"
+
+    lines = table(("simulator", "block", "player checked/s", "plain checked/s",
+                   "cocotb checked/s", "player ratio", "plain ratio", "player build s",
+                   "plain build s"),
+                  [(x["simulator"], x["block"], rate(x, "player"), rate(x, "plain"),
+                    rate(x, "cocotb"), f"{x['ratio']:.1f}x", f"{x['plain_ratio']:.1f}x",
+                    build(x, "player"), build(x, "plain"))
+                   for x in report["ratios"]], right=(2, 3, 4, 5, 6, 7, 8))
     return "\n".join(lines)
 
 
 def headline(report: dict) -> str:
-    parts = [f"{x['block']}@{x['simulator']} {x['ratio']:.0f}x" for x in report["ratios"]
-             if x["block"] in ("requant", "mac")]
+    parts = [f"{x['block']}@{x['simulator']} {x['ratio']:.0f}x (plain {x['plain_ratio']:.0f}x)"
+             for x in report["ratios"] if x["block"] in ("requant", "mac")]
     return "player vs cocotb: " + (", ".join(parts) or "no simulator")
 
 
