@@ -549,7 +549,8 @@ def add_arguments(group) -> None:
                        help="processes for the builds and shift sweeps (default: one per "
                             "CPU; the timed vectors/s runs always run alone)")
     group.add_argument("--build-root", type=Path, default=None,
-                       help="where the simulators' builds are cached (default build/sim)")
+                       help="where the simulators' builds are cached, for this suite and "
+                            "verification (default build/sim)")
     group.add_argument("--per-shift", action="store_true",
                        help="also print the per-shift latency/throughput table")
 

@@ -198,7 +198,9 @@ def check(options) -> None:
 
 def run(ctx: Context) -> SuiteResult:
     simulators = () if ctx.no_sim else tuple(ctx.options.player_sims)
+    build_root = getattr(ctx.options, "build_root", None)     # --build-root (speed's option)
     report = run_bench(ctx.out_dir, quick=ctx.quick, simulators=simulators, seed=ctx.seed,
+                       build_root=None if build_root is None else Path(build_root).resolve(),
                        prov=ctx.provenance)
     out_dir = Path(ctx.out_dir).resolve()
     return SuiteResult(NAME, [out_dir / f"{NAME}.json", out_dir / f"{NAME}.csv"],
