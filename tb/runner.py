@@ -204,6 +204,8 @@ def launch(runner, *, sources, top: str, build_dir: Path, test_module: str, env:
         if timings is not None:
             timings.update(build_seconds=built - started,
                            run_seconds=time.perf_counter() - built)
+        # read under the lock: the next run in this build directory starts by deleting it
+        tests, failed = get_results(results)
     except SystemExit as exc:  # cocotb_tools exits on simulator failure
         raise SimulationError(f"{what}: simulation failed (exit {exc.code}); see "
                               f"{build_dir}") from None
@@ -218,7 +220,6 @@ def launch(runner, *, sources, top: str, build_dir: Path, test_module: str, env:
                 os.environ[key] = value
         fcntl.flock(lock, fcntl.LOCK_UN)
         lock.close()
-    tests, failed = get_results(results)
     if tests == 0 or failed:
         raise SimulationError(f"{what}: {failed} of {tests} cocotb tests failed; log above, "
                               f"results in {results}")

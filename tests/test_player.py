@@ -485,3 +485,30 @@ def test_arguments_are_checked_before_any_simulator():
         play("requant", {}, {"acc": np.zeros((2, 2), int), "multiplier": 1 << 30, "shift": 0})
     assert player.depth_bucket(0) == player.depth_bucket(1024) == 1024
     assert player.depth_bucket(1025) == 2048
+
+
+def test_results_are_read_under_the_build_lock(monkeypatch):
+    """Two runs in one build directory (the bulk tests' shared player builds, on two
+    workers) take turns under its lock, and the next run starts by deleting the results
+    file: a run reads its results before it lets the next one in."""
+    import fcntl
+
+    from quantrtl.tb import runner
+    available, reason = runner.simulator_status("icarus")
+    if not available:
+        pytest.skip(reason)
+    read = []
+
+    def get_results(path):
+        with open(path.parent / ".lock", "w") as other:
+            with pytest.raises(BlockingIOError):        # still held by this run
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        read.append(path)
+        return original(path)
+
+    original = runner.get_results
+    monkeypatch.setattr(runner, "get_results", get_results)
+    config = configure("requant", REQUANT)
+    vectors = VECTORS["requant"](config.component, np.random.default_rng(4), 300)
+    assert play("requant", REQUANT, vectors, sim="icarus", seed=1, depth=DEPTH).checked == 300
+    assert len(read) == 1
