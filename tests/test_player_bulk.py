@@ -79,6 +79,9 @@ def test_requant_shift_sweep(sim, params):
     assert (result.outputs == lo).any() and (result.outputs == hi).any()   # both clamps
 
 
+# One worker plays every width: they share one player build (and its lock) per simulator,
+# so on two workers one would wait out the other's build and runs (about 30 s).
+@pytest.mark.xdist_group("dnateq_codes")
 @pytest.mark.parametrize("bits", range(3, N_BITS + 1))
 def test_dnateq_random_codes(sim, bits):
     """Random codes of each width (narrower ones widened), lengths up to 384 and a random
