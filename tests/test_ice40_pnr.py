@@ -104,6 +104,9 @@ def test_unmapped_view_and_oversized_design_are_skipped(tech, root, monkeypatch)
     got = synthesize(Design.helper("add", 8), root=root, ice40="never")["ice40_pnr"]
     assert got == {"skipped": "iCE40 view not mapped (--ice40 never)"}
     _require_nextpnr()
+    # synthesized (and placed) before the stand-in: on a worker that has not synthesized
+    # MAC1 yet, synthesize() would call it too
+    work = pnr.Path(synthesize(MAC1, root=root)["work"])
     calls = []
 
     def packed(work, netlist, top, device, package, tag, **kw):
@@ -111,7 +114,6 @@ def test_unmapped_view_and_oversized_design_are_skipped(tech, root, monkeypatch)
         return {"utilization": {"ICESTORM_LC": {"used": 9000, "available": 7680}}}
 
     monkeypatch.setattr(pnr, "run_nextpnr", packed)
-    work = pnr.Path(synthesize(MAC1, root=root)["work"])
     got = pnr.ice40_pnr(work / ICE40_NETLIST, MAC1.top, work)
     assert "9,000 logic cells" in got["skipped"] and "fit no iCE40" in got["skipped"]
     assert calls == ["pack"]
