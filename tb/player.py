@@ -49,6 +49,7 @@ import numpy as np
 from amaranth.hdl import Shape
 from amaranth.lib.wiring import In
 
+from quantrtl.spec import check_choice
 from quantrtl.vectors import CLOCK_PERIOD_NS
 from quantrtl.vectors.adapters import input_streams, output_decoder
 from quantrtl.vectors.codec import CHUNK_BITS, PayloadCodec, chunks_to_words, words_to_chunks
@@ -774,7 +775,8 @@ def _write_run(plan: _Plan, work: Path, host: str = "cocotb") -> list[str]:
     if any(len(arg) > PATH_CHARS for arg in plusargs):
         raise ValueError(f"run_dir={str(work)!r} is too long a path for the wrapper")
     spec = {"config": plan.config_ports, "status": [n for n, _ in plan.ports.status],
-            "flags": [n for n, _, _ in FLAGS], "limit": plan.limit, "period_ns": CLOCK_PERIOD_NS,
+            "flags": [n for n, _, _ in FLAGS], "limit": plan.limit, "margin": MARGIN_CYCLES,
+            "period_ns": CLOCK_PERIOD_NS,
             "result": str(work / "result.json")}
     (work / "player.json").write_text(json.dumps(spec))
     return plusargs
@@ -874,8 +876,7 @@ def play_beats(config, streams: dict, *, config_ports: dict | None = None,
     Raises :class:`PlayerError` (a subclass naming what failed) when a check fails,
     ``ValueError`` on bad arguments, :class:`quantrtl.tb.runner.SimulationError` when the
     simulator fails.  Returns a :class:`PlayResult`."""
-    if host not in HOSTS:
-        raise ValueError(f"host={host!r} is not allowed: allowed {{{', '.join(HOSTS)}}}")
+    check_choice("host", host, HOSTS)
     started = time.perf_counter()
     plan = _plan(config, streams, config_ports=config_ports, expected_beats=expected_beats,
                  valid_probability=valid_probability, ready_probability=ready_probability,
@@ -1047,8 +1048,7 @@ def play(block_name: str, params: dict | None, vectors: dict, *, sim: str = "ver
     agree)."""
     from quantrtl.blocks import get_block
 
-    if host not in HOSTS:
-        raise ValueError(f"host={host!r} is not allowed: allowed {{{', '.join(HOSTS)}}}")
+    check_choice("host", host, HOSTS)
     started = time.perf_counter()
     config = get_block(block_name).configure(params)
     adapter, component = config.adapter, config.component

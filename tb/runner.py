@@ -372,7 +372,8 @@ def player_build_dir(sim: str, config, depth: int, root: Path | None = None,
 def _plain_commands(sim: str, sources, top: str, build_dir: Path, opt: str) -> list[list]:
     """The build commands of a plain player run (no cocotb): Verilator's own ``--main``
     with ``--timing``, the model at ``opt`` and the runtime at :data:`PLAYER_RUNTIME_OPT`
-    as :class:`_PlayerVerilator` compiles them; Icarus's ``iverilog``."""
+    as :class:`_PlayerVerilator` compiles them; Icarus's ``iverilog`` (its timescale in the
+    build directory's ``cmds.f``, written with the build)."""
     scale = "/".join(TIMESCALE)
     if sim == "verilator":
         return [["verilator", "--cc", "--exe", "--main", "--timing", "-Mdir", str(build_dir),
@@ -382,7 +383,6 @@ def _plain_commands(sim: str, sources, top: str, build_dir: Path, opt: str) -> l
                  "Vmain.mk", "CFG_CXXFLAGS_PCH_I=-include",
                  "CFG_CXXFLAGS_COROUTINES=-fcoroutines", f"OPT_FAST={opt}", f"OPT_SLOW={opt}",
                  f"OPT_GLOBAL={PLAYER_RUNTIME_OPT}"]]
-    (build_dir / "cmds.f").write_text(f"+timescale+{scale}\n")
     return [["iverilog", "-g2012", "-o", str(build_dir / "main.vvp"), "-s", top, "-c",
              str(build_dir / "cmds.f"), *map(str, sources)]]
 
@@ -406,6 +406,8 @@ def _plain_launch(sim: str, sources, top: str, build_dir: Path, opt: str, plusar
         started = time.perf_counter()
         if not (binary.exists() and stamp.exists() and stamp.read_text() == key):
             stamp.unlink(missing_ok=True)
+            if sim == "icarus":
+                (build_dir / "cmds.f").write_text(f"+timescale+{'/'.join(TIMESCALE)}\n")
             for cmd in commands:
                 done = subprocess.run(cmd, cwd=build_dir, env=env, stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT, text=True)

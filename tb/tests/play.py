@@ -7,8 +7,9 @@ simulated time -- and writes what it reads at the end (the wrapper's flags, its 
 and the block's status ports) as JSON.
 
 ``QUANTRTL_PLAYER`` names a JSON file: ``{"config": {port: value}, "status": [port, ...],
-"flags": [name, ...] (read from ports ``player_<name>``), "limit": cycles, "period_ns": clock
-period, "result": path}``.  (Nothing of quantrtl is
+"flags": [name, ...] (read from ports ``player_<name>``), "limit": cycles, "margin": cycles
+beyond the limit (and the reset) before this test gives up, "period_ns": clock period,
+"result": path}``.  (Nothing of quantrtl is
 imported: the simulator's start-up stays short.)
 """
 
@@ -18,8 +19,6 @@ import os
 import cocotb
 from cocotb.triggers import RisingEdge, with_timeout
 
-# Simulated cycles beyond the wrapper's own limit (and its reset) before this test gives up.
-MARGIN_CYCLES = 1000
 
 
 @cocotb.test()
@@ -30,7 +29,7 @@ async def play(dut):
         getattr(dut, port).value = value
     # (player_finished is low through the reset, so its rising edge is still to come)
     await with_timeout(RisingEdge(dut.player_finished),
-                       (spec["limit"] + MARGIN_CYCLES) * spec["period_ns"], "ns")
+                       (spec["limit"] + spec["margin"]) * spec["period_ns"], "ns")
     result = {name: int(getattr(dut, f"player_{name}").value) for name in spec["flags"]}
     result["status"] = {port: int(getattr(dut, port).value) for port in spec["status"]}
     with open(spec["result"], "w") as f:
