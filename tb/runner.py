@@ -13,6 +13,7 @@ import json
 import os
 import random
 import shutil
+import sys
 import sysconfig
 import time
 from pathlib import Path
@@ -55,6 +56,39 @@ def objcache_env() -> dict:
         return {}
     return {"OBJCACHE": "ccache",
             "CCACHE_DIR": os.environ.get("CCACHE_DIR") or str(CCACHE_DIR.resolve())}
+
+
+# The first Verilator build of an option set compiles the runtime (verilated.cpp, the VPI,
+# the timing runtime, the main): about 12 s of CPU for the player's -O2 runtime and 5 s for
+# cocotb's -O0 one, against 2-3 s for a small block's model.  Every later build takes it
+# from ccache, but builds that start together (the test suite's two workers, say) would each
+# compile it.  So with ccache a build first makes the runtime objects alone (RUNTIME_MK's
+# target), under one lock in the cache: one build compiles them with every core while the
+# others wait, and then they all hit the cache.
+RUNTIME_MK = "quantrtl-runtime: $(VK_GLOBAL_OBJS) $(addsuffix .o,$(VM_USER_CLASSES))\n"
+RUNTIME_LOCK = ".quantrtl-runtime.lock"
+_LOCKED_RUN = ("import fcntl, subprocess, sys\n"
+               "lock = open(sys.argv[1], 'a')\n"
+               "fcntl.flock(lock, fcntl.LOCK_EX)\n"
+               "sys.exit(subprocess.call(sys.argv[2:]))\n")
+
+
+def runtime_first(make: list[str]) -> list[list[str]]:
+    """The commands that run ``make`` (a Verilator model's make command): where ccache is
+    on (:func:`objcache_env`), the same make of the runtime objects alone under the cache's
+    :data:`RUNTIME_LOCK` first; else ``make`` alone."""
+    env = objcache_env()
+    if not env:
+        return [make]
+    cache = Path(env["CCACHE_DIR"])
+    cache.mkdir(parents=True, exist_ok=True)
+    rules = cache / "quantrtl-runtime.mk"
+    if not rules.exists() or rules.read_text() != RUNTIME_MK:
+        tmp = rules.with_name(f".{rules.name}.{os.getpid()}")
+        tmp.write_text(RUNTIME_MK)
+        tmp.replace(rules)
+    return [[sys.executable, "-c", _LOCKED_RUN, str(cache / RUNTIME_LOCK), *make, "-f",
+             str(rules), "quantrtl-runtime"], make]
 
 
 class SimulationError(RuntimeError):
@@ -300,31 +334,45 @@ def fst_available() -> bool:
     return LZ4_HEADER.exists()
 
 
-class _PortsVerilator(Verilator):
+class _RuntimeFirst(Verilator):
+    """A cocotb Verilator runner whose build makes the runtime objects first, under the
+    ccache lock (:func:`runtime_first`); subclasses change :meth:`_commands`."""
+
+    def _commands(self) -> tuple[list, list]:
+        """The ``(verilate, make)`` commands of the build."""
+        verilate, make = super()._build_command()
+        return verilate, make
+
+    def _build_command(self):
+        verilate, make = self._commands()
+        return [verilate, *runtime_first(make)]
+
+
+class _PortsVerilator(_RuntimeFirst):
     """cocotb's Verilator runner with only the top level's signals visible to cocotb
     (``--public-depth 1``) instead of every signal of the design (``--public-flat-rw``,
     cocotb's default): the testbenches drive and read the block's ports only, and a model
     whose every internal net is public compiles and runs slower (the DNA-TEQ n = 5 array:
     17 s to build against 41 s)."""
 
-    def _build_command(self):
-        verilate, make = super()._build_command()
+    def _commands(self):
+        verilate, make = super()._commands()
         verilate = [a for arg in verilate
                     for a in (("--public-depth", "1") if arg == "--public-flat-rw" else (arg,))]
-        return [verilate, make]
+        return verilate, make
 
 
 class _FstVerilator(_PortsVerilator):
     """:class:`_PortsVerilator` with FST tracing (``--trace-fst``, cocotb's main then
     writes ``dump.fst``) instead of VCD, as the Icarus runs write FST."""
 
-    def _build_command(self):
-        verilate, make = super()._build_command()
+    def _commands(self):
+        verilate, make = super()._commands()
         verilate = ["--trace-fst" if arg == "--trace" else arg for arg in verilate]
-        return [verilate, make]
+        return verilate, make
 
 
-class _PlayerVerilator(Verilator):
+class _PlayerVerilator(_RuntimeFirst):
     """cocotb's Verilator runner for the player: only the wrapper's own ports are visible
     (its source marks them ``public_flat_rw``; the runner's ``--public-flat-rw`` would keep
     every signal of the block visible and writable, which slows the model), the model
@@ -336,14 +384,14 @@ class _PlayerVerilator(Verilator):
         super().__init__()
         self.opt = opt
 
-    def _build_command(self):
-        verilate, make = super()._build_command()
+    def _commands(self):
+        verilate, make = super()._commands()
         verilate = [arg for arg in verilate if arg != "--public-flat-rw"]
         verilate = verilate[:1] + ["--timing"] + verilate[1:]
         make = make + ["CFG_CXXFLAGS_PCH_I=-include", "CFG_CXXFLAGS_COROUTINES=-fcoroutines",
                        f"OPT_FAST={self.opt}",
                        f"OPT_SLOW={self.opt}", f"OPT_GLOBAL={PLAYER_RUNTIME_OPT}"]
-        return [verilate, make]
+        return verilate, make
 
 
 def player_opt(sim: str, opt: str | None = None, verilog_bytes: int = 0) -> str:
@@ -379,10 +427,11 @@ def _plain_commands(sim: str, sources, top: str, build_dir: Path, opt: str) -> l
         return [["verilator", "--cc", "--exe", "--main", "--timing", "-Mdir", str(build_dir),
                  "--top-module", top, "--prefix", "Vmain", "-o", "Vmain", "--timescale", scale,
                  "-Wno-fatal", *map(str, sources)],
-                ["make", "-s", "-j", str(os.cpu_count() or 1), "-C", str(build_dir), "-f",
-                 "Vmain.mk", "CFG_CXXFLAGS_PCH_I=-include",
-                 "CFG_CXXFLAGS_COROUTINES=-fcoroutines", f"OPT_FAST={opt}", f"OPT_SLOW={opt}",
-                 f"OPT_GLOBAL={PLAYER_RUNTIME_OPT}"]]
+                *runtime_first(
+                    ["make", "-s", "-j", str(os.cpu_count() or 1), "-C", str(build_dir), "-f",
+                     "Vmain.mk", "CFG_CXXFLAGS_PCH_I=-include",
+                     "CFG_CXXFLAGS_COROUTINES=-fcoroutines", f"OPT_FAST={opt}",
+                     f"OPT_SLOW={opt}", f"OPT_GLOBAL={PLAYER_RUNTIME_OPT}"])]
     return [["iverilog", "-g2012", "-o", str(build_dir / "main.vvp"), "-s", top, "-c",
              str(build_dir / "cmds.f"), *map(str, sources)]]
 

@@ -468,6 +468,39 @@ def test_verilator_builds_compile_through_ccache(monkeypatch, tmp_path):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     assert runner.objcache_env() == {}
 
+
+def test_the_runtime_is_made_first_under_the_cache_lock(monkeypatch, tmp_path):
+    """With ccache, a Verilator build's make runs first for the runtime objects alone, under
+    the cache's lock (builds starting together compile the runtime once); without, the make
+    alone.  The lock holds the first command back until it is released."""
+    import fcntl
+    import shutil
+    import subprocess
+    import time
+
+    from quantrtl.tb import runner
+    monkeypatch.setenv("CCACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("QUANTRTL_CCACHE", raising=False)
+    if shutil.which("ccache") is None:
+        monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
+    log = tmp_path / "made"
+    make = ["sh", "-c", f'echo "$@" >> {log}', "make"]
+    rules = str(tmp_path / "cache" / "quantrtl-runtime.mk")
+    first, second = runner.runtime_first(make)
+    assert second == make and first[-3:] == ["-f", rules, "quantrtl-runtime"]
+    assert (tmp_path / "cache" / "quantrtl-runtime.mk").read_text() == runner.RUNTIME_MK
+    with open(tmp_path / "cache" / runner.RUNTIME_LOCK, "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        proc = subprocess.Popen(first)
+        time.sleep(1.0)
+        assert proc.poll() is None and not log.exists()        # waits for the lock
+        fcntl.flock(held, fcntl.LOCK_UN)
+        assert proc.wait(timeout=30) == 0
+    assert log.read_text().split() == ["-f", rules, "quantrtl-runtime"]
+    monkeypatch.setenv("QUANTRTL_CCACHE", "0")
+    assert runner.runtime_first(make) == [make]
+
+
 def test_arguments_are_checked_before_any_simulator():
     config = configure("requant", {})
     with pytest.raises(ValueError, match=r"valid_probability=1.5 is out of range: allowed "

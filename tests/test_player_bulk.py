@@ -1,6 +1,7 @@
 """The bulk tests, through the vector player (:mod:`quantrtl.tb.player`) on each simulator:
 the MAC's exhaustive products, the requantizer's full shift sweep, DNA-TEQ random codes of
-every width, Huffman round trips, and a whole MiniLM layer for one sentence (13 tokens x
+every width, Huffman round trips, every pair of the widest DQA dequantizer, and a whole
+MiniLM layer for one sentence (13 tokens x
 the 1536 output channels of ``encoder.layer.0.intermediate.dense``, 19,968 dot products of
 384) through the INT8 path (MAC, then the requantizer on the MAC's results) and through the
 DNA-TEQ datapath (the engine, then the output encoder on the engine's results).
@@ -22,7 +23,7 @@ import pytest
 
 from quantrtl.blocks import configure
 from quantrtl.tb.player import play
-from quantrtl.vectors.bulk import (dnateq_random_codes, huffman_round_trips,
+from quantrtl.vectors.bulk import (dnateq_random_codes, dqa_every_pair, huffman_round_trips,
                                    mac_all_products, requant_shift_sweep)
 
 pytestmark = pytest.mark.sim
@@ -107,6 +108,27 @@ def test_huffman_round_trips(sim, stall):
                   ready_probability=ready_p, depth=DEPTH)
     assert result.checked == vectors["symbols"].size > 20000
     assert result.status == {"error": False, "error_kind": "none"}
+
+
+# The widest dequantizer of the cocotb matrix (quantrtl.blocks: dqa); its cocotb test streams
+# the corners of this product only.
+DQA_WIDEST = {"n": 8, "m": 8}
+
+
+def test_dqa_every_pair(sim):
+    """Every (q, err) pair of the widest dequantizer (65,536), on an important and an
+    ordinary channel, under gaps on both inputs and backpressure."""
+    from quantrtl.blocks import BLOCKS
+    assert DQA_WIDEST in BLOCKS["dqa"].sim_matrix(sim)
+    config = configure("dqa", DQA_WIDEST)
+    vectors = dqa_every_pair(config.component, np.random.default_rng(30))
+    result = play("dqa", DQA_WIDEST, vectors, sim=sim, seed=7, valid_probability=0.8,
+                  ready_probability=0.7, depth=DEPTH)
+    assert result.checked == vectors["q"].size == 2 << 16
+    q, err = vectors["q"][:, 0], vectors["err"][:, 0]
+    assert np.unique(q * 256 + err).size == 65536                       # every pair
+    out = np.asarray(result.outputs).reshape(-1, 2)
+    assert np.array_equal(out[:, 0], (q << 8) + err) and np.array_equal(out[:, 1], q << 8)
 
 
 @pytest.fixture(scope="module")

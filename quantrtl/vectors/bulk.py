@@ -10,7 +10,9 @@ and returns a vector set in the block adapter's format (:mod:`quantrtl.vectors.a
 - :func:`dnateq_random_codes`: random exponential codes of one code width, random lengths
   up to the block's ``max_length`` and a random LUT;
 - :func:`huffman_round_trips`: streams under skewed, flat and single-symbol histograms,
-  each with its own code (a table reload before every stream).
+  each with its own code (a table reload before every stream);
+- :func:`dqa_every_pair`: every ``(q, err)`` pair of a DQA dequantizer, on an important
+  and an ordinary channel.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from quantrtl.spec import MULTIPLIER_MAX, MULTIPLIER_MIN, SHIFT_MAX, SHIFT_MIN
 from .random_sets import signed_values
 
 __all__ = ["mac_all_products", "requant_shift_sweep", "dnateq_random_codes",
-           "huffman_round_trips", "huffman_histogram"]
+           "huffman_round_trips", "huffman_histogram", "every_pair", "pair_extremes",
+           "dqa_every_pair"]
 
 
 def _single_product_rows(c, rng, a_values, w_values) -> dict:
@@ -103,6 +106,37 @@ def dnateq_random_codes(c, rng, count: int, bits: int, *, zero_x: float = 0.3,
             "length": rng.integers(1, k, size=count, endpoint=True),
             "bits": np.int64(bits),
             "lut": rng.integers(0, 1 << c.lut_width, size=c.entries)}
+
+
+def every_pair(n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every ``(q, err)`` of a DQA dequantizer: ``q`` over signed(``n``), ``err`` over
+    ``[0, 2^m)``, ``q``-major; two arrays of ``2^(n + m)``."""
+    lo, hi = signed_range(n)
+    q, err = np.meshgrid(np.arange(lo, hi + 1), np.arange(1 << m), indexing="ij")
+    return q.ravel(), err.ravel()
+
+
+def pair_extremes(n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The corners of :func:`every_pair`: every ``q`` with ``err`` 0 and ``2^m - 1``, and
+    every ``err`` with ``q`` at the signed(``n``) extremes, -1, 0 and 1; each pair once."""
+    lo, hi = signed_range(n)
+    qs, es = np.arange(lo, hi + 1), np.arange(1 << m)
+    corners = np.unique([lo, -1, 0, 1, hi])
+    q = np.r_[np.repeat(qs, 2), np.repeat(corners, es.size)]
+    err = np.r_[np.tile([0, es[-1]], qs.size), np.tile(es, corners.size)]
+    pairs = np.unique(np.stack([q, err], axis=1), axis=0)
+    return pairs[:, 0], pairs[:, 1]
+
+
+def dqa_every_pair(c, rng) -> dict:
+    """Every ``(q, err)`` pair of ``c`` (:func:`every_pair`, 65,536 at n = m = 8) in a
+    random order, a row each: channel 0 important (the pair), channel 1 ordinary (the same
+    ``q``, error 0)."""
+    q, err = every_pair(c.n, c.m)
+    order = rng.permutation(q.size)
+    q, err = q[order], err[order]
+    return {"q": np.stack([q, q], axis=1), "err": np.stack([err, np.zeros_like(err)], axis=1),
+            "important": np.array([1, 0])}
 
 
 def huffman_histogram(rng, size: int, kind: str) -> np.ndarray:

@@ -11,6 +11,7 @@ import numpy as np
 from cocotb.triggers import ClockCycles, gather, with_timeout
 
 from quantrtl.golden.dqa import error_stream, join, quantize
+from quantrtl.vectors.bulk import every_pair, pair_extremes
 from .. import coverage
 from ..env import CLOCK_PERIOD_NS, start
 from ..harness import cover_config
@@ -70,15 +71,22 @@ async def random_activations(dut):
                                   ready=ready)
 
 
+EVERY_PAIR_MAX = 4096       # (q, err) pairs streamed here; wider ranges: the vector player
+
+
 @cocotb.test()
 async def extremes(dut):
-    """Every (q, err) pair of the block's ranges, important and ordinary."""
+    """Every (q, err) pair of the block's ranges, important and ordinary, where there are
+    at most :data:`EVERY_PAIR_MAX` of them; else every q with the error extremes and every
+    error with the q extremes (every pair of the widest blocks goes through the vector
+    player: ``tests/test_player_bulk.py::test_dqa_every_pair``)."""
     env = await start(dut)
     c = env.component
-    qs = np.arange(-(1 << (c.n - 1)), 1 << (c.n - 1))
-    es = np.arange(1 << c.m)
-    q = np.repeat(qs, es.size).reshape(-1, 1).repeat(2, axis=1)
-    err = np.tile(es, qs.size).reshape(-1, 1).repeat(2, axis=1)
+    if (1 << (c.n + c.m)) <= EVERY_PAIR_MAX:
+        q, err = every_pair(c.n, c.m)
+    else:
+        q, err = pair_extremes(c.n, c.m)
+    q, err = q[:, None].repeat(2, axis=1), err[:, None].repeat(2, axis=1)
     mask = np.array([True, False])
     err[:, 1] = 0
     await _stream_through(env, q, err, mask, valid_i=0.9, valid_e=0.7, ready=0.8)
