@@ -367,11 +367,15 @@ BLOCKS = {b.name: b for b in (
           # counter codings, the structure without isolation and with a C3 counter.  Icarus
           # evaluates the whole design every clock (n = 7: 3 MB of Verilog, ~500 cycles/s
           # under cocotb), Verilator builds it in ~15 s with only its ports public and runs
-          # it ~100x faster: the widest configurations go to Verilator.
+          # it ~100x faster: the widest configurations go to Verilator.  The 4-lane engine
+          # has one PE (with two, 3.6 MB of Verilog against 1.9 MB and 42 s of CPU to convert,
+          # build and run against about 22 s); the 3-PE array has one lane, and the bulk
+          # tests' layer engine four PEs (tests/test_player_bulk.py); lanes and PEs together
+          # are simulated in-process against golden (tests/test_dnateq_rtl.py).
           sim_params={
               "verilator": (
                   {"n": 4, "lanes": 4, "max_length": 256, "lut_width": 16, "frac_bits": 10,
-                   "pp_lanes": 32, "pes": 2, "counter": "twos"},
+                   "pp_lanes": 32, "counter": "twos"},
                   {"n": 5, "lanes": 1, "max_length": 150, "pp_lanes": 8, "pes": 3},
                   {"n": 7, "lanes": 1, "max_length": 32, "lut_width": 24, "frac_bits": 16,
                    "pp_lanes": 16, "isolate": False},
