@@ -77,14 +77,21 @@ def test_a_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     """pip wheel . (no build isolation: the venv's setuptools), a fresh venv that sees
     the dependencies but not this checkout, then ``quantrtl verilog`` from /tmp."""
     dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(dist), str(ROOT)], check=True, capture_output=True)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+                            "--no-build-isolation", "-w", str(dist), str(ROOT)],
+                           check=True, capture_output=True, text=True)
+    # setuptools warns of data directories missing from `packages` ("Package would be
+    # ignored"): a later setuptools may leave them out of the wheel
+    assert "would be ignored" not in built.stdout + built.stderr, built.stderr
     (wheel,) = dist.glob("quantrtl-*.whl")
     import zipfile
     tops = {n.split("/")[0] for n in zipfile.ZipFile(wheel).namelist()}
     assert {t for t in tops if not t.endswith((".dist-info", ".data"))} == {"quantrtl"}
     names = zipfile.ZipFile(wheel).namelist()
     assert "quantrtl/py.typed" in names and "quantrtl/tb/tests/test_mac.py" in names
+    data = {"quantrtl/schemas/" + p.name for p in (ROOT / "quantrtl" / "schemas").glob("*.json")}
+    data |= {"quantrtl/synth/sweeps/" + p.name for p in (ROOT / "synth" / "sweeps").glob("*.json")}
+    assert len(data) >= 5 and data <= set(names), sorted(data - set(names))
     assert not any(n.startswith("quantrtl/tests/") for n in names)
 
     venv = tmp_path / "venv"
