@@ -102,10 +102,15 @@ def _dask_client(jobs: int, scheduler: str | None, timeout: float):
                                 f"{timeout:g} s ({reason})") from None
     else:
         # Like the process pool: -j processes of one thread; no memory limit of Dask's
-        # own (the pool has none either) and no dashboard (it needs bokeh).
+        # own (the pool has none either) and no dashboard (it needs bokeh).  The scheduler
+        # serves its HTTP routes (health, metrics) even without a dashboard, at port 8787
+        # unless told: a second cluster on the machine then warns "Port 8787 is already in
+        # use" and moves.  A free loopback port instead.
         cluster = distributed.LocalCluster(n_workers=max(1, jobs), threads_per_worker=1,
                                            processes=True, memory_limit=0,
-                                           dashboard_address=None)
+                                           dashboard_address=None,
+                                           scheduler_kwargs={"dashboard_address":
+                                                             "127.0.0.1:0"})
         client = distributed.Client(cluster)
     try:
         yield client

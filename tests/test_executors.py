@@ -3,10 +3,12 @@ a Dask LocalCluster gives the process pool's results, a second run from the same
 all cached, a missing Dask or an unreachable scheduler is one line; progress is one line per
 design off a terminal and a tqdm bar on one."""
 
+import contextlib
 import io
 import json
 import socket
 import sys
+import warnings
 
 import pytest
 
@@ -56,12 +58,18 @@ def test_the_process_pool_prints_one_line_per_design(pooled):
 def test_a_dask_local_cluster_gives_the_pools_results_and_reruns_from_the_cache(
         pooled, tmp_path):
     """One LocalCluster of two workers; its executor plugs into run_all as any
-    concurrent.futures executor; the second run from the same (shared) root is all cached."""
+    concurrent.futures executor; the second run from the same (shared) root is all cached.
+    With Dask's default HTTP port taken, as by another cluster, the cluster warns of nothing
+    (its scheduler serves on a free loopback port, not 8787)."""
     root = tmp_path / "shared"
-    with open_executor("dask", jobs=2) as pool:
-        first = run_all(DESIGNS, jobs=2, root=root, **RUN, executor=pool, progress=[].append)
-        second = run_all(DESIGNS, jobs=2, root=root, **RUN, executor=pool,
-                         progress=[].append)
+    with _holding(8787), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with open_executor("dask", jobs=2) as pool:
+            first = run_all(DESIGNS, jobs=2, root=root, **RUN, executor=pool,
+                            progress=[].append)
+            second = run_all(DESIGNS, jobs=2, root=root, **RUN, executor=pool,
+                             progress=[].append)
+    assert not [str(w.message) for w in caught if "in use" in str(w.message)]
     assert _figures(first) == _figures(pooled[0])
     assert {r["pid"] for r in first}.isdisjoint({r["pid"] for r in pooled[0]})
     assert not any(_cached(first)) and all(_cached(second))
@@ -82,6 +90,19 @@ def test_the_cli_runs_on_dask_and_reruns_from_the_root_in_the_environment(
     out = capsys.readouterr().out
     assert out.count("[synth ") == 4 and "(a Dask LocalCluster)" in out
     assert (tmp_path / "shared" / "rtl").is_dir()
+
+
+@contextlib.contextmanager
+def _holding(port: int):
+    """Listen on 127.0.0.1:``port`` for the duration (if something else already does,
+    it is taken all the same)."""
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            s.listen()
+        except OSError:
+            pass
+        yield
 
 
 def _free_port() -> int:

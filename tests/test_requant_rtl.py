@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """In-process Amaranth simulation of :class:`hw.requant.Requantizer` against the golden model.
 
 Fast checks of the datapath's rewriting (one shift with the rounding bit as the zero-point
